@@ -15,34 +15,19 @@
 
 #include "qemu/coroutine.h"
 #include "qemu/coroutine_int.h"
+#include "bench.h"
 
-void bench_coroutine(void);
 
 #define BENCH_RUNS        31
 #define BENCH_ITERATIONS  1000000
 
-static int64_t bench_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Sort @ns_per_op and print its median and minimum. */
 static void bench_report(const char *what, double *ns_per_op)
 {
-    qsort(ns_per_op, BENCH_RUNS, sizeof(double), compare_double);
+    double median = bench_median(ns_per_op, BENCH_RUNS);
+
     printf("%s: median %.1f ns (min %.1f, %d runs x %d)\n", what,
-           ns_per_op[BENCH_RUNS / 2], ns_per_op[0], BENCH_RUNS,
+           median, ns_per_op[0], BENCH_RUNS,
            BENCH_ITERATIONS);
 }
 
@@ -77,25 +62,25 @@ void bench_coroutine(void)
     }
 
     for (run = 0; run < BENCH_RUNS; run++) {
-        int64_t start = bench_now_ns();
+        int64_t start = get_clock();
 
         for (i = 0; i < BENCH_ITERATIONS; i++) {
             co = qemu_coroutine_create(bench_yield_once, NULL);
             qemu_coroutine_enter(co);
             qemu_coroutine_enter(co);
         }
-        ns_per_op[run] = (double)(bench_now_ns() - start) / BENCH_ITERATIONS;
+        ns_per_op[run] = (double)(get_clock() - start) / BENCH_ITERATIONS;
     }
     bench_report("coroutine create+enter+yield+enter round trip", ns_per_op);
 
     co = qemu_coroutine_create(bench_yield_forever, &stop);
     for (run = 0; run < BENCH_RUNS; run++) {
-        int64_t start = bench_now_ns();
+        int64_t start = get_clock();
 
         for (i = 0; i < BENCH_ITERATIONS; i++) {
             qemu_coroutine_enter(co);
         }
-        ns_per_op[run] = (double)(bench_now_ns() - start) / BENCH_ITERATIONS;
+        ns_per_op[run] = (double)(get_clock() - start) / BENCH_ITERATIONS;
     }
     stop = true;
     qemu_coroutine_enter(co);

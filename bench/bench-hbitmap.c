@@ -9,33 +9,23 @@
  * the median of repeated runs; nothing is asserted.
  */
 #include "qemu/osdep.h"
-#include "qemu/hbitmap.h"
 
-void bench_hbitmap(void);
+#include "qemu/hbitmap.h"
+#include "bench.h"
+
 
 #define RUNS            21
 #define ITER_BITS       (UINT64_C(16) << 20)
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a;
-    int64_t y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
+/* Median of @n int64 nanosecond timings, in milliseconds. */
 static double median_ms(int64_t *t, int n)
 {
-    qsort(t, n, sizeof(*t), cmp_i64);
-    return t[n / 2] / 1e6;
+    g_autofree double *v = g_new(double, n);
+
+    for (int i = 0; i < n; i++) {
+        v[i] = t[i];
+    }
+    return bench_median(v, n) / 1e6;
 }
 
 /* A 16 Mi-bit, granularity-0 bitmap with @nset distinct random bits. */
@@ -60,13 +50,13 @@ static void bench_iterate(uint64_t nset, const char *pct)
     for (i = 0; i < RUNS; i++) {
         HBitmapIter hbi;
         uint64_t n = 0;
-        int64_t t0 = now_ns();
+        int64_t t0 = get_clock();
 
         hbitmap_iter_init(&hbi, hb, 0);
         while (hbitmap_iter_next(&hbi) >= 0) {
             n++;
         }
-        t[i] = now_ns() - t0;
+        t[i] = get_clock() - t0;
         assert(n == nset);
     }
     printf("hbitmap iterate 16 Mi bits, %s set: median %.3g ms (%d runs)\n",
@@ -90,13 +80,13 @@ static void bench_iterate_reset(uint64_t nset, const char *pct)
         items[n++] = item;
     }
     for (i = 0; i < RUNS; i++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = get_clock();
 
         hbitmap_iter_init(&hbi, hb, 0);
         while ((item = hbitmap_iter_next(&hbi)) >= 0) {
             hbitmap_reset(hb, item, 1);
         }
-        t[i] = now_ns() - t0;
+        t[i] = get_clock() - t0;
         assert(hbitmap_is_empty(hb));
         for (n = 0; n < nset; n++) {
             hbitmap_set(hb, items[n], 1);
@@ -118,14 +108,14 @@ static void bench_dirty_areas(uint64_t nset, const char *pct)
         int64_t off = 0;
         int64_t len;
         uint64_t n = 0;
-        int64_t t0 = now_ns();
+        int64_t t0 = get_clock();
 
         while (hbitmap_next_dirty_area(hb, off, ITER_BITS, INT64_MAX,
                                        &off, &len)) {
             n += len;
             off += len;
         }
-        t[i] = now_ns() - t0;
+        t[i] = get_clock() - t0;
         assert(n == nset);
     }
     printf("hbitmap next_dirty_area 16 Mi bits, %s set: median %.3g ms "
@@ -143,14 +133,14 @@ static void bench_set_reset(uint64_t size, int gran, uint64_t range,
 
     assert(runs <= RUNS);
     for (i = 0; i < runs; i++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = get_clock();
         int64_t t1;
 
         hbitmap_set(hb, 0, range);
-        t1 = now_ns();
+        t1 = get_clock();
         hbitmap_reset(hb, 0, range);
         ts[i] = t1 - t0;
-        tr[i] = now_ns() - t1;
+        tr[i] = get_clock() - t1;
         assert(hbitmap_is_empty(hb));
     }
     printf("hbitmap set %s: median %.3g ms, reset %.3g ms (%d runs)\n",

@@ -10,8 +10,21 @@
  */
 #include "qemu/osdep.h"
 
-void bench_coroutine(void);
-void bench_hbitmap(void);
+#include "bench.h"
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n)
+{
+    qsort(v, n, sizeof(*v), compare_double);
+    return v[n / 2];
+}
 
 static const struct {
     const char *name;
