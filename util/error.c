@@ -27,6 +27,7 @@ Error *error_fatal;
 
 static ErrorReportFunc *report_func;
 static void *report_opaque;
+static char *report_location;
 
 static const char *const error_class_names[ERROR_CLASS__MAX] = {
     [ERROR_CLASS_GENERIC_ERROR] = "GenericError",
@@ -45,16 +46,31 @@ const char *error_class_name(ErrorClass err_class)
 static void report_line(const char *prefix, const char *msg)
 {
     const char *prog = g_get_prgname();
+    g_autofree char *loc = report_location
+        ? g_strconcat(report_location, ": ", NULL) : g_strdup("");
 
     if (report_func) {
-        g_autofree char *full = g_strconcat(prefix, msg, NULL);
+        g_autofree char *full = g_strconcat(loc, prefix, msg, NULL);
         report_func(report_opaque, full);
         return;
     }
     if (prog) {
-        fprintf(stderr, "%s: %s%s\n", prog, prefix, msg);
+        fprintf(stderr, "%s: %s%s%s\n", prog, loc, prefix, msg);
     } else {
-        fprintf(stderr, "%s%s\n", prefix, msg);
+        fprintf(stderr, "%s%s%s\n", loc, prefix, msg);
+    }
+}
+
+void error_set_location(const char *fmt, ...)
+{
+    va_list ap;
+
+    g_free(report_location);
+    report_location = NULL;
+    if (fmt) {
+        va_start(ap, fmt);
+        report_location = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
     }
 }
 
@@ -314,5 +330,14 @@ void info_report(const char *fmt, ...)
 
     va_start(ap, fmt);
     report_vprefixed("info: ", fmt, ap);
+    va_end(ap);
+}
+
+void error_printf(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
     va_end(ap);
 }

@@ -129,6 +129,17 @@ void error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void warn_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void info_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
+/* Print to stderr as it is: a continuation line with no prefix. */
+void error_printf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/*
+ * Where the program is in its input, for messages about it: while set,
+ * error_report() and friends print "prog: <location>: message".  qblockd
+ * sets it to the option being processed ("--chardev socket,id=m").
+ * Passing NULL clears it.
+ */
+void error_set_location(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 /*
  * Send error_report() and friends to a callback instead of stderr (the
  * QMP monitor uses this while a command runs); NULL restores stderr.

@@ -169,6 +169,26 @@ static void test_report_err_prints(void)
                               "qblock-test: warning: careful 1\n");
 }
 
+static void test_report_location(void)
+{
+    if (g_test_subprocess()) {
+        g_set_prgname("qblock-test");
+        error_set_location("--chardev %s", "socket");
+        error_report("chardev: no id specified");
+        warn_report("short-form boolean option 'server' deprecated");
+        error_set_location(NULL);
+        error_report("plain");
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stderr(
+        "qblock-test: --chardev socket: chardev: no id specified\n"
+        "qblock-test: --chardev socket: warning: short-form boolean option "
+        "'server' deprecated\n"
+        "qblock-test: plain\n");
+}
+
 static void capture(void *opaque, const char *msg)
 {
     g_string_append_printf(opaque, "[%s]", msg);
@@ -258,6 +278,7 @@ int main(int argc, char **argv)
     g_test_add_func("/error/fatal", test_fatal_subprocess);
     g_test_add_func("/error/report-err", test_report_err_prints);
     g_test_add_func("/error/report-func", test_report_func);
+    g_test_add_func("/error/report-location", test_report_location);
     g_test_add_func("/trace/patterns", test_trace_patterns);
     g_test_add_func("/trace/opt-parse", test_trace_opt_parse);
     g_test_add_func("/trace/log-output", test_trace_log_output);
