@@ -96,8 +96,12 @@ def gen_h(events):
         out.append('    if (unlikely(trace_event_dstate[TRACE_%s_ID])) {'
                    % ev.name.upper())
         call_args = ''.join(', ' + n for n in names)
+        fmt = ev.fmt
+        if fmt.strip() == '""':
+            # An empty format would warn under -Wformat-zero-length.
+            fmt, call_args = '"%s"', ', ""'
         out.append('        trace_log_event("%s", %s%s);'
-                   % (ev.name, ev.fmt, call_args))
+                   % (ev.name, fmt, call_args))
         out.append('    }')
         if len(names) <= 12:
             out.append('#if CONFIG_TRACE_DTRACE')
