@@ -4,16 +4,19 @@
 #   make check      build and run every test (unit, sanitizer tree, iotests)
 #   make demo       build and run the live-mirror demo
 #   make bench-micro   micro-benchmarks (coroutines, HBitmap)
+#   make fuzz       build the libFuzzer targets with clang and run each
 #
 # A missing build dependency is installed by scripts/install-deps.sh when
 # make runs as root; otherwise the apt-get line to run is printed.
 
 BUILD     ?= build
 SAN_BUILD ?= build-san
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 MESON     ?= meson
 NINJA     ?= ninja
 
-.PHONY: all deps build build-san check check-unit demo bench-micro clean distclean
+.PHONY: all deps build build-san check check-unit demo bench-micro fuzz clean distclean
 
 all: build
 
@@ -50,9 +53,26 @@ bench-micro: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD) bench/bench-micro
 	$(BUILD)/bench/bench-micro
 
+# libFuzzer targets, built with clang, ASan and UBSan; each runs for
+# FUZZ_SECONDS from the seed corpus in tests/fuzz/corpus/<target>.
+$(FUZZ_BUILD)/build.ninja: | deps
+	CC=clang $(MESON) setup $(FUZZ_BUILD) . --buildtype=debugoptimized \
+	    -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
+	    -Dc_args=-fsanitize=fuzzer-no-link
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	$(NINJA) -C $(FUZZ_BUILD) tests/fuzz/fuzz-qmp
+	@for t in qmp; do \
+	    mkdir -p $(FUZZ_BUILD)/corpus-$$t && \
+	    cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus-$$t/ && \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	    $(FUZZ_BUILD)/tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=65536 $(FUZZ_BUILD)/corpus-$$t || exit 1; \
+	done
+
 clean:
 	-$(NINJA) -C $(BUILD) clean
 	-$(NINJA) -C $(SAN_BUILD) clean
 
 distclean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
