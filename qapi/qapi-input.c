@@ -24,6 +24,8 @@
  */
 #include "qemu/osdep.h"
 
+#include "qemu/json-stream.h"
+
 #include <math.h>
 
 #include "qapi/error.h"
@@ -319,7 +321,8 @@ bool qapi_input_int(QapiInput *in, const char *name, JsonNode *node,
         }
         return true;
     }
-    if (!holds(node, G_TYPE_INT64)) {
+    /* Above INT64_MAX is an integer, but not one an int64 can take. */
+    if (!holds(node, G_TYPE_INT64) || json_node_holds_big_uint64(node)) {
         type_error(in, name, "integer", errp);
         return false;
     }
@@ -349,22 +352,13 @@ bool qapi_input_uint64(QapiInput *in, const char *name, JsonNode *node,
         }
         return true;
     }
-    /* QEMU takes negative numbers too, as their two's complement. */
+    /*
+     * QEMU takes negative numbers too, as their two's complement; values
+     * above INT64_MAX arrive as the same bits (json_node_new_uint64()).
+     */
     if (holds(node, G_TYPE_INT64)) {
         *obj = (uint64_t)json_node_get_int(node);
         return true;
-    }
-    /*
-     * The JSON parser keeps integers above INT64_MAX as doubles (json-glib
-     * has no uint64); QEMU accepts those up to UINT64_MAX.
-     */
-    if (holds(node, G_TYPE_DOUBLE)) {
-        double val = json_node_get_double(node);
-
-        if (val >= 0x1p63 && val < 0x1p64 && val == floor(val)) {
-            *obj = (uint64_t)val;
-            return true;
-        }
     }
     value_error(in, name, "uint64", errp);
     return false;

@@ -8,6 +8,8 @@
  */
 #include "qemu/osdep.h"
 
+#include "qemu/json-stream.h"
+
 #include "qapi/visitor.h"
 
 JsonNode *qapi_output_str(const char *value)
@@ -59,7 +61,7 @@ JsonNode *qapi_output_uint32(uint32_t value)
 
 JsonNode *qapi_output_uint64(uint64_t value)
 {
-    return qapi_output_int((int64_t)value);
+    return json_node_new_uint64(value);
 }
 
 JsonNode *qapi_output_size(uint64_t value)

@@ -278,6 +278,24 @@ static JsonNode *parse_string(JSONParser *p, JSONToken *t)
     return node;
 }
 
+JsonNode *json_node_new_uint64(uint64_t value)
+{
+    JsonNode *node = json_node_new(JSON_NODE_VALUE);
+
+    json_node_set_int(node, (gint64)value);
+    if (value > INT64_MAX) {
+        json_node_seal(node);
+    }
+    return node;
+}
+
+bool json_node_holds_big_uint64(JsonNode *node)
+{
+    return JSON_NODE_HOLDS_VALUE(node) &&
+           json_node_get_value_type(node) == G_TYPE_INT64 &&
+           json_node_is_immutable(node);
+}
+
 static JsonNode *parse_number(JSONToken *t)
 {
     JsonNode *node = json_node_new(JSON_NODE_VALUE);
@@ -292,9 +310,17 @@ static JsonNode *parse_number(JSONToken *t)
             json_node_set_int(node, v);
             return node;
         }
-        /* Out of int64 range: fall through to a double, as QEMU does
-         * past uint64 (see the header for the (INT64_MAX, UINT64_MAX]
-         * difference). */
+        if (t->text[0] != '-') {
+            guint64 u;
+
+            errno = 0;
+            u = g_ascii_strtoull(t->text, &end, 10);
+            if (!errno && *end == '\0') {
+                json_node_unref(node);
+                return json_node_new_uint64(u);
+            }
+        }
+        /* Past uint64 (or below int64): a double, as QEMU. */
     }
     json_node_set_double(node, g_ascii_strtod(t->text, NULL));
     return node;

@@ -7,6 +7,7 @@
  */
 #include "qemu/osdep.h"
 
+#include "qemu/json-stream.h"
 #include "qemu/json-writer.h"
 
 static void append_u_escape(GString *out, unsigned int u)
@@ -98,8 +99,13 @@ static void append_node(GString *out, JsonNode *node, bool pretty, int level)
     case JSON_NODE_VALUE:
         switch (json_node_get_value_type(node)) {
         case G_TYPE_INT64:
-            g_string_append_printf(out, "%" G_GINT64_FORMAT,
-                                   json_node_get_int(node));
+            if (json_node_holds_big_uint64(node)) {
+                g_string_append_printf(out, "%" G_GUINT64_FORMAT,
+                                       (guint64)json_node_get_int(node));
+            } else {
+                g_string_append_printf(out, "%" G_GINT64_FORMAT,
+                                       json_node_get_int(node));
+            }
             break;
         case G_TYPE_DOUBLE:
             append_double(out, json_node_get_double(node));

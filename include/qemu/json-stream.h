@@ -11,9 +11,9 @@
  *   - strings may be single-quoted; \' and \" are valid in both kinds;
  *   - "\u0000" is accepted and kept as the two bytes C0 80 (modified UTF-8)
  *     so C strings stay NUL-terminated; json_writer turns it back;
- *   - integers that fit int64 are ints, others are doubles (QEMU keeps
- *     values in (INT64_MAX, UINT64_MAX] exact; json-glib cannot, so those
- *     become doubles here: the one known difference);
+ *   - integers that fit int64 are ints; those in (INT64_MAX, UINT64_MAX]
+ *     stay exact, as in QEMU (see json_node_new_uint64()); larger ones and
+ *     numbers with a fraction or exponent are doubles;
  *   - a lexical error ("stray '...'") is reported at once, then input is
  *     skipped up to the next structural character ({ } [ ] : ,), control
  *     character or 0xFE/0xFF byte, where lexing starts afresh; this is how
@@ -48,6 +48,18 @@ void json_streamer_feed(JSONStreamer *js, const char *buf, size_t len);
 void json_streamer_flush(JSONStreamer *js);
 
 void json_streamer_free(JSONStreamer *js);
+
+/*
+ * Unsigned integers above INT64_MAX.  json-glib holds only int64 values,
+ * so such a number is kept as an int64 node with the same bits, sealed
+ * (json_node_seal()) to say "read me as unsigned".  Copies keep the seal,
+ * and nothing else in qblock seals a node, so the mark is unambiguous.
+ * Values up to INT64_MAX give a plain int node.
+ */
+JsonNode *json_node_new_uint64(uint64_t value);
+
+/* True if @node holds an integer above INT64_MAX (see above). */
+bool json_node_holds_big_uint64(JsonNode *node);
 
 /*
  * Parse @text, which must hold exactly one JSON value (command-line JSON
