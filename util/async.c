@@ -50,6 +50,7 @@
 #include "qapi/error.h"
 #include "qemu/aio.h"
 #include "qemu/coroutine_int.h"
+#include "qemu/io-engine.h"
 #include "qemu/thread-pool.h"
 #include "trace.h"
 
@@ -452,6 +453,11 @@ static void aio_ctx_finalize(GSource *source)
     AioContext *ctx = (AioContext *)source;
     QEMUBH *bh;
 
+    /* The ring's requests complete through the pool's fallback, too. */
+    if (ctx->io_engine) {
+        io_engine_ctx_free(ctx->io_engine);
+        ctx->io_engine = NULL;
+    }
     if (ctx->thread_pool) {
         thread_pool_free(ctx->thread_pool);
         ctx->thread_pool = NULL;

@@ -79,6 +79,7 @@ struct AioContext {
     QEMUBH *co_schedule_bh;
 
     ThreadPool *thread_pool;    /* made on first use */
+    struct IoEngineCtx *io_engine;  /* io-engine.c's state, on first use */
 };
 
 /*
