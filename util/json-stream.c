@@ -540,6 +540,21 @@ static void frame_token(JSONStreamer *js, JSONTokenType type,
     g_array_append_val(js->tokens, tok);
     js->token_bytes += len;
 
+    /*
+     * The size and count limits apply before a value is recognised as
+     * complete: QEMU refuses an array whose closing bracket is token
+     * 2 Mi + 1.
+     */
+    if (js->token_bytes > MAX_TOKEN_SIZE) {
+        error_setg(&err, "JSON token size limit exceeded");
+        emit_error(js, err);
+        return;
+    }
+    if (js->tokens->len > MAX_TOKEN_COUNT) {
+        error_setg(&err, "JSON token count limit exceeded");
+        emit_error(js, err);
+        return;
+    }
     if (js->braces < 0 || js->brackets < 0 ||
         (js->braces == 0 && js->brackets == 0)) {
         value = parse_tokens((JSONToken *)js->tokens->data, js->tokens->len,
@@ -548,13 +563,7 @@ static void frame_token(JSONStreamer *js, JSONTokenType type,
         js->emit(js->opaque, value, err);
         return;
     }
-    if (js->token_bytes > MAX_TOKEN_SIZE) {
-        error_setg(&err, "JSON token size limit exceeded");
-        emit_error(js, err);
-    } else if (js->tokens->len > MAX_TOKEN_COUNT) {
-        error_setg(&err, "JSON token count limit exceeded");
-        emit_error(js, err);
-    } else if (js->braces + js->brackets > MAX_NESTING) {
+    if (js->braces + js->brackets > MAX_NESTING) {
         error_setg(&err, "JSON nesting depth limit exceeded");
         emit_error(js, err);
     }
