@@ -101,11 +101,20 @@ bool qmp_quit(Error **errp)
 
 /* ---------------------------------------------------------------- trace */
 
-static bool trace_check_vcpu(const char *name, bool has_vcpu, Error **errp)
+/*
+ * QEMU's semantics: a name with a '*' is a pattern and may match nothing;
+ * a plain name must be an event ('unknown event "x"').  qblock has no
+ * vCPUs, so every vcpu index is invalid, and QEMU prints it unsigned.
+ */
+static bool trace_check_args(const char *name, bool has_vcpu, int64_t vcpu,
+                             Error **errp)
 {
     if (has_vcpu) {
-        /* qblock has no vCPUs, so no event is vCPU-specific. */
-        error_setg(errp, "trace event '%s' is not vCPU-specific", name);
+        error_setg(errp, "invalid vCPU index %u", (unsigned int)vcpu);
+        return false;
+    }
+    if (!trace_pattern_is_glob(name) && trace_event_find(name) < 0) {
+        error_setg(errp, "unknown event \"%s\"", name);
         return false;
     }
     return true;
@@ -114,16 +123,15 @@ static bool trace_check_vcpu(const char *name, bool has_vcpu, Error **errp)
 TraceEventInfoList *qmp_trace_event_get_state(const char *name, bool has_vcpu,
                                               int64_t vcpu, Error **errp)
 {
-    g_autoptr(GPatternSpec) spec = g_pattern_spec_new(name);
     TraceEventInfoList *head = NULL, **tail = &head;
 
-    if (!trace_check_vcpu(name, has_vcpu, errp)) {
+    if (!trace_check_args(name, has_vcpu, vcpu, errp)) {
         return NULL;
     }
     for (size_t i = 0; i < trace_event_count; i++) {
         TraceEventInfoList *elem;
 
-        if (!g_pattern_spec_match_string(spec, trace_event_names[i])) {
+        if (!trace_pattern_match(name, trace_event_names[i])) {
             continue;
         }
         elem = g_new0(TraceEventInfoList, 1);
@@ -136,9 +144,6 @@ TraceEventInfoList *qmp_trace_event_get_state(const char *name, bool has_vcpu,
         *tail = elem;
         tail = &elem->next;
     }
-    if (!head) {
-        error_setg(errp, "No such trace event '%s'", name);
-    }
     return head;
 }
 
@@ -147,13 +152,10 @@ bool qmp_trace_event_set_state(const char *name, bool enable,
                                bool ignore_unavailable, bool has_vcpu,
                                int64_t vcpu, Error **errp)
 {
-    if (!trace_check_vcpu(name, has_vcpu, errp)) {
+    if (!trace_check_args(name, has_vcpu, vcpu, errp)) {
         return false;
     }
-    /* Every event is available in the log backend, so none is skipped. */
-    if (!trace_enable_pattern(name, enable)) {
-        error_setg(errp, "No such trace event '%s'", name);
-        return false;
-    }
+    /* Every event is available in the log backend: none to ignore. */
+    trace_enable_pattern(name, enable);
     return true;
 }

@@ -54,6 +54,7 @@ struct Monitor {
 
     Coroutine *dispatcher;
     bool dispatcher_idle;   /* parked, waiting for a request */
+    bool closing;           /* the dispatcher returns when next woken */
 
     QTAILQ_ENTRY(Monitor) next;
 };
@@ -146,6 +147,21 @@ static JsonNode *monitor_qmp_dispatch(Monitor *mon, JsonNode *req, bool oob)
     return rsp;
 }
 
+/* The request's id as JSON text, or "" (QEMU's trace field). */
+static char *qmp_request_id_text(JsonNode *req)
+{
+    JsonObject *obj;
+
+    if (!JSON_NODE_HOLDS_OBJECT(req)) {
+        return g_strdup("");
+    }
+    obj = json_node_get_object(req);
+    if (!json_object_has_member(obj, "id")) {
+        return g_strdup("");
+    }
+    return json_writer_to_string(json_object_get_member(obj, "id"), false);
+}
+
 static void qmp_request_free(QMPRequest *r)
 {
     if (r->req) {
@@ -182,12 +198,17 @@ static void coroutine_fn monitor_dispatcher_co(void *opaque)
             mon->dispatcher_idle = true;
             qemu_coroutine_yield();
             mon->dispatcher_idle = false;
+            if (mon->closing) {
+                return;
+            }
             continue;
         }
         if (r->err) {
             rsp = qmp_error_response(r->err);
         } else {
-            trace_monitor_qmp_cmd_in_band(mon);
+            g_autofree char *id = qmp_request_id_text(r->req);
+
+            trace_monitor_qmp_cmd_in_band(id);
             rsp = monitor_qmp_dispatch(mon, r->req, false);
         }
         qmp_request_free(r);
@@ -221,7 +242,9 @@ static void qmp_handle_input(void *opaque, JsonNode *req, Error *err)
         json_object_has_member(json_node_get_object(req), "exec-oob")) {
         JsonNode *rsp;
 
-        trace_monitor_qmp_cmd_out_of_band(mon);
+        g_autofree char *id = qmp_request_id_text(req);
+
+        trace_monitor_qmp_cmd_out_of_band(id);
         cur_mon_oob = mon;
         rsp = monitor_qmp_dispatch(mon, req, true);
         cur_mon_oob = NULL;
@@ -348,7 +371,8 @@ Monitor *monitor_new_qmp(const char *chardev_id, bool pretty, Error **errp)
     /* Start it so that it parks itself waiting for the first request. */
     qemu_coroutine_enter(mon->dispatcher);
     if (!chardev_attach(chr, &monitor_qmp_handlers, mon, errp)) {
-        /* The parked dispatcher is never entered again. */
+        mon->closing = true;
+        qemu_coroutine_enter(mon->dispatcher);
         g_free(mon);
         return NULL;
     }
@@ -406,9 +430,14 @@ void monitor_cleanup(void)
             qmp_request_free(r);
         }
         /*
-         * The dispatcher is parked in its loop and never runs again; its
-         * stack goes with the process.
+         * A parked dispatcher ends its loop; one still inside a command
+         * (shutdown while a coroutine command waits) is left to the
+         * process's end, since nothing may free it mid-command.
          */
-        g_free(mon);
+        if (mon->dispatcher_idle) {
+            mon->closing = true;
+            qemu_coroutine_enter(mon->dispatcher);
+            g_free(mon);
+        }
     }
 }

@@ -266,6 +266,25 @@ static bool scan_for_daemonize(int argc, char **argv)
     return want;
 }
 
+/*
+ * The option as it was typed, for messages: "-T" or "--trace".  Only a
+ * separate argument tells; an attached one ("--trace=x") gets @name.
+ */
+static const char *option_as_typed(char **argv, const char *name)
+{
+    if (optind >= 2 && argv[optind - 1] == optarg) {
+        return argv[optind - 2];
+    }
+    return name;
+}
+
+static void trace_list_events(void)
+{
+    for (size_t i = 0; i < trace_event_count; i++) {
+        printf("%s\n", trace_event_names[i]);
+    }
+}
+
 static void process_options(int argc, char **argv)
 {
     int c;
@@ -285,7 +304,12 @@ static void process_options(int argc, char **argv)
             version();
             exit(0);
         case 'T':
-            error_set_location("-T %s", optarg);
+            if (!strcmp(optarg, "help")) {
+                trace_list_events();
+                exit(0);
+            }
+            error_set_location("%s %s", option_as_typed(argv, "--trace"),
+                               optarg);
             ok = trace_opt_parse(optarg, &err);
             break;
         case OPTION_CHARDEV:

@@ -14,6 +14,7 @@
 
 struct Error {
     char *msg;
+    char *file_loc;         /* "FILE:" or "FILE:LINE:" the error is about */
     GString *hint;
     ErrorClass err_class;
     int os_errno;
@@ -27,7 +28,13 @@ Error *error_fatal;
 
 static ErrorReportFunc *report_func;
 static void *report_opaque;
-static char *report_location;
+/*
+ * Where we are, as the text that goes between "prog:" and the message:
+ * " --chardev socket,id=m:" for an option, "file.txt:3:" for a line of a
+ * file (QEMU prints the two kinds that way).  A stack, so that a file read
+ * while an option is processed can name its own lines.
+ */
+static GPtrArray *report_locations;
 
 static const char *const error_class_names[ERROR_CLASS__MAX] = {
     [ERROR_CLASS_GENERIC_ERROR] = "GenericError",
@@ -43,35 +50,64 @@ const char *error_class_name(ErrorClass err_class)
     return error_class_names[err_class];
 }
 
+static const char *current_location(void)
+{
+    if (!report_locations || !report_locations->len) {
+        return "";
+    }
+    return g_ptr_array_index(report_locations, report_locations->len - 1);
+}
+
 static void report_line(const char *prefix, const char *msg)
 {
     const char *prog = g_get_prgname();
-    g_autofree char *loc = report_location
-        ? g_strconcat(report_location, ": ", NULL) : g_strdup("");
+    const char *loc = current_location();
 
     if (report_func) {
-        g_autofree char *full = g_strconcat(loc, prefix, msg, NULL);
+        g_autofree char *full = g_strconcat(loc[0] == ' ' ? loc + 1 : loc,
+                                            loc[0] ? " " : "", prefix, msg,
+                                            NULL);
         report_func(report_opaque, full);
         return;
     }
-    if (prog) {
-        fprintf(stderr, "%s: %s%s%s\n", prog, loc, prefix, msg);
-    } else {
-        fprintf(stderr, "%s%s%s\n", loc, prefix, msg);
+    fprintf(stderr, "%s:%s %s%s\n", prog ? prog : "", loc, prefix, msg);
+}
+
+static void location_push(char *text)
+{
+    if (!report_locations) {
+        report_locations = g_ptr_array_new_with_free_func(g_free);
     }
+    g_ptr_array_add(report_locations, text);
 }
 
 void error_set_location(const char *fmt, ...)
 {
     va_list ap;
 
-    g_free(report_location);
-    report_location = NULL;
-    if (fmt) {
-        va_start(ap, fmt);
-        report_location = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
+    if (report_locations) {
+        g_ptr_array_set_size(report_locations, 0);
     }
+    if (fmt) {
+        g_autofree char *text = NULL;
+
+        va_start(ap, fmt);
+        text = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        location_push(g_strdup_printf(" %s:", text));
+    }
+}
+
+void error_push_location_file(const char *file, int line)
+{
+    location_push(line ? g_strdup_printf("%s:%d:", file, line)
+                       : g_strdup_printf("%s:", file));
+}
+
+void error_pop_location(void)
+{
+    assert(report_locations && report_locations->len);
+    g_ptr_array_set_size(report_locations, report_locations->len - 1);
 }
 
 void error_set_report_func(ErrorReportFunc *func, void *opaque)
@@ -80,9 +116,18 @@ void error_set_report_func(ErrorReportFunc *func, void *opaque)
     report_opaque = opaque;
 }
 
+static void location_push(char *text);
+
 static void error_print(const Error *err)
 {
+    /* An error about a file names it, wherever it is reported. */
+    if (err->file_loc) {
+        location_push(g_strdup(err->file_loc));
+    }
     report_line("", err->msg);
+    if (err->file_loc) {
+        error_pop_location();
+    }
     if (err->hint) {
         fputs(err->hint->str, stderr);
     }
@@ -190,6 +235,7 @@ Error *error_copy(const Error *err)
 
     *copy = *err;
     copy->msg = g_strdup(err->msg);
+    copy->file_loc = g_strdup(err->file_loc);
     if (err->hint) {
         copy->hint = g_string_new(err->hint->str);
     }
@@ -200,6 +246,7 @@ void error_free(Error *err)
 {
     if (err) {
         g_free(err->msg);
+        g_free(err->file_loc);
         if (err->hint) {
             g_string_free(err->hint, true);
         }
@@ -340,4 +387,14 @@ void error_printf(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
+}
+
+void error_set_file_location(Error *const *errp, const char *file, int line)
+{
+    if (!errp || !*errp) {
+        return;
+    }
+    g_free((*errp)->file_loc);
+    (*errp)->file_loc = line ? g_strdup_printf("%s:%d:", file, line)
+                             : g_strdup_printf("%s:", file);
 }

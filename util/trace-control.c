@@ -48,13 +48,45 @@ int trace_event_find(const char *name)
     return -1;
 }
 
+/*
+ * QEMU's trace patterns know one wildcard, '*' (any run of characters);
+ * every other character, '?' included, stands for itself.
+ */
+bool trace_pattern_match(const char *pattern, const char *name)
+{
+    while (*pattern) {
+        if (*pattern == '*') {
+            pattern++;
+            if (!*pattern) {
+                return true;
+            }
+            for (; *name; name++) {
+                if (trace_pattern_match(pattern, name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (*pattern != *name) {
+            return false;
+        }
+        pattern++;
+        name++;
+    }
+    return !*name;
+}
+
+bool trace_pattern_is_glob(const char *pattern)
+{
+    return strchr(pattern, '*') != NULL;
+}
+
 size_t trace_enable_pattern(const char *pattern, bool enable)
 {
-    g_autoptr(GPatternSpec) spec = g_pattern_spec_new(pattern);
     size_t i, matched = 0;
 
     for (i = 0; i < trace_event_count; i++) {
-        if (g_pattern_spec_match_string(spec, trace_event_names[i])) {
+        if (trace_pattern_match(pattern, trace_event_names[i])) {
             trace_event_dstate[i] = enable;
             matched++;
         }
@@ -78,22 +110,28 @@ static void trace_apply_one(const char *pattern)
     if (!pattern[0]) {
         return;
     }
-    if (!trace_enable_pattern(pattern, enable)) {
+    /* A pattern may match nothing; a plain name must be an event. */
+    if (!trace_enable_pattern(pattern, enable) &&
+        !trace_pattern_is_glob(pattern)) {
         warn_report("trace event '%s' does not exist", pattern);
     }
 }
 
+/*
+ * One pattern a line, '#' comments.  Messages name the file (and line),
+ * as QEMU's: "prog:FILE: No such file or directory".
+ */
 static bool trace_load_events_file(const char *path, Error **errp)
 {
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
-    GError *gerr = NULL;
     size_t i;
 
-    if (!g_file_get_contents(path, &text, NULL, &gerr)) {
-        error_setg(errp, "cannot read trace events file '%s': %s", path,
-                   gerr->message);
-        g_error_free(gerr);
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        int err = errno;
+
+        error_setg(errp, "%s", g_strerror(err ? err : ENOENT));
+        error_set_file_location(errp, path, 0);
         return false;
     }
     lines = g_strsplit(text, "\n", -1);
@@ -101,7 +139,9 @@ static bool trace_load_events_file(const char *path, Error **errp)
         char *line = g_strstrip(lines[i]);
 
         if (line[0] && line[0] != '#') {
+            error_push_location_file(path, i + 1);
             trace_apply_one(line);
+            error_pop_location();
         }
     }
     return true;
@@ -114,8 +154,8 @@ bool trace_set_output(const char *path, Error **errp)
     if (path) {
         f = fopen(path, "a");
         if (!f) {
-            error_setg_errno(errp, errno, "cannot open trace file '%s'",
-                             path);
+            error_setg(errp, "Error opening logfile %s: %s", path,
+                       g_strerror(errno));
             return false;
         }
     }

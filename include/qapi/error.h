@@ -141,6 +141,20 @@ void error_printf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void error_set_location(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /*
+ * While reading a file named by an option: messages say
+ * "prog:FILE:LINE: message" (no LINE if @line is 0), as QEMU's do, until
+ * the matching error_pop_location().
+ */
+void error_push_location_file(const char *file, int line);
+void error_pop_location(void);
+
+/*
+ * Say that *@errp is about a file (and line): when reported it prints as
+ * "prog:FILE:LINE: message" whatever the current location.
+ */
+void error_set_file_location(Error *const *errp, const char *file, int line);
+
+/*
  * Send error_report() and friends to a callback instead of stderr (the
  * QMP monitor uses this while a command runs); NULL restores stderr.
  */

@@ -27,8 +27,15 @@ void trace_log_event(const char *name, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
 
 /*
- * Enable or disable every event whose name matches the glob @pattern
- * ('*' and '?').  Returns the number of events matched; 0 means the pattern
+ * QEMU's pattern syntax: '*' matches any run of characters, everything
+ * else only itself.  trace_pattern_is_glob() says whether @pattern has a
+ * '*' at all (a name without one must name an event exactly).
+ */
+bool trace_pattern_match(const char *pattern, const char *name);
+bool trace_pattern_is_glob(const char *pattern);
+
+/*
+ * Enable or disable every event whose name matches @pattern.  Returns the number of events matched; 0 means the pattern
  * named no event.
  */
 size_t trace_enable_pattern(const char *pattern, bool enable);
