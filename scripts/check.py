@@ -4,7 +4,8 @@
 Suites:
   unit       GLib gtest programs (TAP), in the normal build tree
   unit-san   the same programs in the ASan+UBSan tree
-  iotests    tests/qemu-iotests/check, once it has tests
+  iotests    tests/qemu-iotests/check against build/
+  iotests-san  the same against the sanitizer tree's binaries
 
 Counting is per test case: each TAP "ok" line is one pass, each "not ok" one
 failure, "ok ... # SKIP" one skip.  A program that crashes or times out
@@ -92,17 +93,19 @@ def run_meson_suite(build, suite, label, env_extra):
     return total
 
 
-def run_iotests(build):
+def run_iotests(build, label, env_extra):
     check = os.path.join(ROOT, 'tests', 'qemu-iotests', 'check')
     testdir = os.path.join(ROOT, 'tests', 'qemu-iotests', 'tests')
     t = Tally()
     if not os.path.exists(check) or not os.path.isdir(testdir) or \
             not os.listdir(testdir):
         return t
-    print('== iotests', flush=True)
+    env = dict(os.environ)
+    env.update(env_extra)
+    print('== %s (%s)' % (label, build), flush=True)
     proc = subprocess.run([sys.executable, check, '--build', build,
-                           '--summary-json'],
-                          stdout=subprocess.PIPE, text=True)
+                           '-j', str(os.cpu_count() or 2), '--summary-json'],
+                          stdout=subprocess.PIPE, text=True, env=env)
     summary = None
     for line in proc.stdout.splitlines():
         if line.startswith('SUMMARY-JSON '):
@@ -111,15 +114,17 @@ def run_iotests(build):
             print(line, flush=True)
     if summary is None:
         t.failed += 1
-        t.failures.append('iotests: check printed no summary')
+        t.failures.append('%s: check printed no summary' % label)
         return t
     t.passed = summary['passed']
     t.failed = summary['failed']
     t.skipped = summary['skipped']
-    t.failures = ['iotests: %s' % n for n in summary['failures']]
+    t.failures = ['%s: %s' % (label, n) for n in summary['failures']]
     if proc.returncode != 0 and t.failed == 0:
         t.failed += 1
-        t.failures.append('iotests: check exited %d' % proc.returncode)
+        t.failures.append('%s: check exited %d' % (label, proc.returncode))
+    print('   %s: %d passed, %d failed, %d skipped' %
+          (label, t.passed, t.failed, t.skipped), flush=True)
     return t
 
 
@@ -130,18 +135,25 @@ def main():
     ap.add_argument('--no-san', action='store_true')
     args = ap.parse_args()
 
+    supp = os.path.join(ROOT, 'tests', 'lsan.supp')
+    san_env = {
+        'ASAN_OPTIONS': 'detect_leaks=1:abort_on_error=1:'
+                        'detect_stack_use_after_return=0',
+        'LSAN_OPTIONS': 'suppressions=%s:print_suppressions=0' % supp,
+        'UBSAN_OPTIONS': 'halt_on_error=1:print_stacktrace=1',
+        'G_SLICE': 'always-malloc',
+    }
     total = Tally()
     total.add(run_meson_suite(args.build, 'unit', 'unit', {}))
     if not args.no_san:
-        supp = os.path.join(ROOT, 'tests', 'lsan.supp')
-        total.add(run_meson_suite(args.san_build, 'unit', 'unit-san', {
-            'ASAN_OPTIONS': 'detect_leaks=1:abort_on_error=1:'
-                            'detect_stack_use_after_return=0',
-            'LSAN_OPTIONS': 'suppressions=%s:print_suppressions=0' % supp,
-            'UBSAN_OPTIONS': 'halt_on_error=1:print_stacktrace=1',
-            'G_SLICE': 'always-malloc',
-        }))
-    total.add(run_iotests(os.path.abspath(args.build)))
+        total.add(run_meson_suite(args.san_build, 'unit', 'unit-san',
+                                  san_env))
+    total.add(run_iotests(os.path.abspath(args.build), 'iotests', {}))
+    if not args.no_san:
+        # The daemon under ASan: a leak or a memory error at exit fails
+        # the test through its exit status or its output.
+        total.add(run_iotests(os.path.abspath(args.san_build), 'iotests-san',
+                              san_env))
 
     for f in total.failures:
         print('FAILED: %s' % f)

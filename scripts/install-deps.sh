@@ -8,15 +8,16 @@
 #
 # Idempotent: packages already present are left alone, and apt-get update
 # runs only when something is missing.  The test peers (qemu-img, qemu-io,
-# qemu-nbd, nbdkit, nbdcopy, fio) are installed too, because the iotests use
-# them as the reference implementation; a test whose peer is missing prints
+# qemu-nbd, qemu-storage-daemon, qemu-system-x86_64 for the QMP commands
+# only the emulator has, nbdkit, nbdcopy, fio, socat) are installed too,
+# because the iotests use them as the reference implementation; a test whose peer is missing prints
 # a SKIP line instead of passing.
 set -eu
 
 BUILD_PKGS="meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev
 liburing-dev systemtap-sdt-dev clang libclang-rt-14-dev python3"
-TEST_PKGS="qemu-utils qemu-system-common qemu-block-extra nbdkit libnbd-bin
-fio iproute2"
+TEST_PKGS="qemu-utils qemu-system-common qemu-system-x86 qemu-block-extra
+nbdkit libnbd-bin fio iproute2 socat"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
