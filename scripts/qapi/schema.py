@@ -537,6 +537,24 @@ def _check_unboxed_conditionals(ent):
                 % ent.meta)
 
 
+def _check_arg_type(entity, schema, what):
+    """Resolve and check the 'data' of a command or event: an object
+    type, with variants only when 'boxed'."""
+    if not entity._arg_type_name:
+        return
+    entity.arg_type = schema.resolve_type(entity._arg_type_name,
+                                          entity.info, what)
+    if not isinstance(entity.arg_type, QAPISchemaObjectType):
+        raise QAPISemError(entity.info, "%s cannot take %s"
+                           % (what, entity.arg_type.describe()))
+    entity.arg_type.check(schema)
+    if entity.arg_type.variants and not entity.boxed:
+        raise QAPISemError(entity.info, "%s can take %s only with "
+                           "'boxed': true" % (what,
+                                              entity.arg_type.describe()))
+    _check_unboxed_conditionals(entity)
+
+
 class QAPISchemaCommand(QAPISchemaEntity):
     meta = 'command'
 
@@ -557,19 +575,7 @@ class QAPISchemaCommand(QAPISchemaEntity):
 
     def check(self, schema):
         super().check(schema)
-        if self._arg_type_name:
-            self.arg_type = schema.resolve_type(
-                self._arg_type_name, self.info, "command's 'data'")
-            if not isinstance(self.arg_type, QAPISchemaObjectType):
-                raise QAPISemError(
-                    self.info, "command's 'data' cannot take %s"
-                    % self.arg_type.describe())
-            self.arg_type.check(schema)
-            if self.arg_type.variants and not self.boxed:
-                raise QAPISemError(
-                    self.info, "command's 'data' can take %s only with "
-                    "'boxed': true" % self.arg_type.describe())
-            _check_unboxed_conditionals(self)
+        _check_arg_type(self, schema, "command's 'data'")
         if self._ret_type_name:
             self.ret_type = schema.resolve_type(
                 self._ret_type_name, self.info, "command's 'returns'")
@@ -602,19 +608,7 @@ class QAPISchemaEvent(QAPISchemaEntity):
 
     def check(self, schema):
         super().check(schema)
-        if self._arg_type_name:
-            self.arg_type = schema.resolve_type(
-                self._arg_type_name, self.info, "event's 'data'")
-            if not isinstance(self.arg_type, QAPISchemaObjectType):
-                raise QAPISemError(
-                    self.info, "event's 'data' cannot take %s"
-                    % self.arg_type.describe())
-            self.arg_type.check(schema)
-            if self.arg_type.variants and not self.boxed:
-                raise QAPISemError(
-                    self.info, "event's 'data' can take %s only with "
-                    "'boxed': true" % self.arg_type.describe())
-            _check_unboxed_conditionals(self)
+        _check_arg_type(self, schema, "event's 'data'")
 
     def connect_doc(self):
         super().connect_doc()
