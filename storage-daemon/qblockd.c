@@ -172,9 +172,11 @@ static bool write_pidfile(const char *path, Error **errp)
 }
 
 /*
- * --daemonize: the parent waits until the child has started (or failed)
- * and exits with the child's verdict, so that a caller can rely on the
- * sockets existing once the parent returns.
+ * --daemonize: the parent waits until the daemon has started (or failed)
+ * and exits with its verdict, so that a caller can rely on the sockets
+ * existing once the parent returns.  As QEMU, fork twice: the daemon is
+ * in a new session but not its leader, so it never gets a controlling
+ * terminal back.
  */
 static void daemonize(void)
 {
@@ -199,8 +201,17 @@ static void daemonize(void)
         exit(n == 1 && status == 0 ? 0 : 1);
     }
     close(fds[0]);
-    daemon_pipe = fds[1];
     setsid();
+    pid = fork();
+    if (pid < 0) {
+        error_report("fork: %s", g_strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) {
+        /* The parent hears from the grandchild through the pipe. */
+        _exit(0);
+    }
+    daemon_pipe = fds[1];
 }
 
 static void daemonize_done(void)
