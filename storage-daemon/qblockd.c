@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 
+#include "block/blockdev.h"
 #include "monitor/chardev.h"
 #include "monitor/monitor.h"
 #include "qapi/error.h"
@@ -43,6 +44,13 @@ static void help(void)
 "  -T, --trace [[enable=]<pattern>][,events=<file>][,file=<file>]\n"
 "                         specify tracing options\n"
 "  -V, --version          output version information and exit\n"
+"\n"
+"  --blockdev [driver=]<driver>[,node-name=<N>][,discard=ignore|unmap]\n"
+"             [,cache.direct=on|off][,cache.no-flush=on|off]\n"
+"             [,read-only=on|off][,auto-read-only=on|off]\n"
+"             [,force-share=on|off][,detect-zeroes=on|off|unmap]\n"
+"             [,driver specific parameters...]\n"
+"                         configure a block backend\n"
 "\n"
 "  --chardev <options>    configure a character device backend:\n"
 "                         socket,id=<id>,path=<path>[,server=on|off]\n"
@@ -240,7 +248,8 @@ static void daemonize_done(void)
 }
 
 enum {
-    OPTION_CHARDEV = 256,
+    OPTION_BLOCKDEV = 256,
+    OPTION_CHARDEV,
     OPTION_DAEMONIZE,
     OPTION_MONITOR,
     OPTION_PIDFILE,
@@ -250,6 +259,7 @@ static const struct option long_options[] = {
     { "help", no_argument, NULL, 'h' },
     { "trace", required_argument, NULL, 'T' },
     { "version", no_argument, NULL, 'V' },
+    { "blockdev", required_argument, NULL, OPTION_BLOCKDEV },
     { "chardev", required_argument, NULL, OPTION_CHARDEV },
     { "daemonize", no_argument, NULL, OPTION_DAEMONIZE },
     { "monitor", required_argument, NULL, OPTION_MONITOR },
@@ -323,6 +333,10 @@ static void process_options(int argc, char **argv)
                                optarg);
             ok = trace_opt_parse(optarg, &err);
             break;
+        case OPTION_BLOCKDEV:
+            error_set_location("--blockdev %s", optarg);
+            ok = blockdev_add_cmdline(optarg, &err);
+            break;
         case OPTION_CHARDEV:
             error_set_location("--chardev %s", optarg);
             ok = chardev_new_from_opts(optarg, &err) != NULL;
@@ -370,6 +384,7 @@ int main(int argc, char **argv)
     signals_init();
     monitor_init_globals();
     monitor_set_quit_handler(request_exit);
+    bdrv_init();
 
     process_options(argc, argv);
 
@@ -389,6 +404,7 @@ int main(int argc, char **argv)
 
     trace_qblockd_exit();
     monitor_cleanup();
+    blockdev_close_all();
     chardev_close_all();
     if (pidfile_path) {
         unlink(pidfile_path);

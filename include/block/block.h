@@ -1,0 +1,312 @@
+/*
+ * block.h: the block layer for code that uses block nodes.
+ *
+ * A block node (BlockDriverState) is one layer of a disk: a protocol
+ * ("file", "null-co") that stores bytes somewhere, or a format ("raw")
+ * that interprets the bytes of a child node.  Nodes form a graph through
+ * BdrvChild edges; users outside the graph (a guest device, an export,
+ * a job) reach it through a BlockBackend (block-backend.h).
+ *
+ * Threads: everything declared here runs in the main loop thread.
+ * Functions marked coroutine_fn must be called from a coroutine; the
+ * others must not be, unless their comment says so.
+ *
+ * Errors: control-path functions (open, truncate, graph changes) report
+ * through Error **errp; data-path functions return 0 or -errno.
+ */
+#ifndef QBLOCK_BLOCK_BLOCK_H
+#define QBLOCK_BLOCK_BLOCK_H
+
+#include "qemu/aio.h"
+#include "qemu/coroutine.h"
+#include "qemu/iov.h"
+#include "qemu/queue.h"
+#include "qapi/qapi-types.h"
+
+typedef struct BlockDriver BlockDriver;
+typedef struct BlockDriverState BlockDriverState;
+typedef struct BdrvChild BdrvChild;
+typedef struct BdrvChildClass BdrvChildClass;
+typedef struct BlockBackend BlockBackend;
+
+/*
+ * Asserts that the caller runs in the main loop thread, outside any I/O
+ * thread: graph changes and option handling are only done there.
+ */
+#define GLOBAL_STATE_CODE() \
+    assert(qemu_get_current_aio_context() == qemu_get_aio_context())
+
+/* Documents that a function is on the I/O path; checks nothing yet. */
+#define IO_CODE() do { } while (0)
+
+/* The largest offset + length a request may reach (as QEMU's). */
+#define BDRV_MAX_LENGTH \
+    QEMU_ALIGN_DOWN(INT64_MAX, MAX(BDRV_REQUEST_MAX_BYTES, 512))
+
+/* The largest single request a caller may pass; io.c splits it further. */
+#define BDRV_REQUEST_MAX_BYTES  (INT_MAX & ~(int64_t)(512 - 1))
+
+#define BDRV_SECTOR_BITS   9
+#define BDRV_SECTOR_SIZE   (1ULL << BDRV_SECTOR_BITS)
+
+/* Open flags: how a node was opened (bs->open_flags). */
+enum {
+    BDRV_O_RDWR        = 0x0002, /* opened read-write */
+    BDRV_O_NOCACHE     = 0x0020, /* cache.direct=on: bypass the host cache */
+    BDRV_O_NO_FLUSH    = 0x0200, /* cache.no-flush=on: flush does nothing */
+    BDRV_O_UNMAP       = 0x4000, /* discard=unmap: pass discards down */
+    BDRV_O_AUTO_RDONLY = 0x20000, /* may fall back to read-only */
+};
+
+/* Request flags, as QEMU's BdrvRequestFlags. */
+typedef enum {
+    /* The request writes zeroes; its qiov is NULL. */
+    BDRV_REQ_ZERO_WRITE     = 0x2,
+    /*
+     * With BDRV_REQ_ZERO_WRITE: the driver may deallocate the range
+     * instead of writing zeroes, as long as it then reads as zeroes.
+     * io.c sets it only when the node was opened with discard=unmap.
+     */
+    BDRV_REQ_MAY_UNMAP      = 0x4,
+    /* Force unit access: the data is on stable storage on completion. */
+    BDRV_REQ_FUA            = 0x10,
+    /* Write-unchanged: the data equals what the node already holds. */
+    BDRV_REQ_WRITE_UNCHANGED = 0x40,
+    /*
+     * With BDRV_REQ_ZERO_WRITE: fail with -ENOTSUP rather than fall back
+     * to writing a buffer of zeroes.
+     */
+    BDRV_REQ_NO_FALLBACK    = 0x100,
+    BDRV_REQ_MASK           = 0x1ff,
+} BdrvRequestFlags;
+
+/*
+ * Block status flags (bdrv_co_block_status()):
+ *  DATA          the range reads as the data the driver stores there
+ *  ZERO          the range reads as zeroes
+ *  OFFSET_VALID  *map holds the offset of the range in *file
+ *  RAW           for drivers only: ask *file, at *map, instead
+ *  ALLOCATED     this node (not a backing file) decides the contents
+ *  EOF           the range ends at the end of the node
+ */
+#define BDRV_BLOCK_DATA         0x01
+#define BDRV_BLOCK_ZERO         0x02
+#define BDRV_BLOCK_OFFSET_VALID 0x04
+#define BDRV_BLOCK_RAW          0x08
+#define BDRV_BLOCK_ALLOCATED    0x10
+#define BDRV_BLOCK_EOF          0x20
+
+/*
+ * Permissions a user of a node takes (perm) and lets others take
+ * (shared), as QEMU's.  Stage 3 of the block layer enforces them.
+ */
+enum {
+    BLK_PERM_CONSISTENT_READ = 0x01,
+    BLK_PERM_WRITE           = 0x02,
+    BLK_PERM_WRITE_UNCHANGED = 0x04,
+    BLK_PERM_RESIZE          = 0x08,
+    BLK_PERM_GRAPH_MOD       = 0x10,
+    BLK_PERM_ALL             = 0x1f,
+    DEFAULT_PERM_PASSTHROUGH = BLK_PERM_CONSISTENT_READ
+                             | BLK_PERM_WRITE
+                             | BLK_PERM_WRITE_UNCHANGED
+                             | BLK_PERM_RESIZE,
+    DEFAULT_PERM_UNCHANGED   = BLK_PERM_ALL & ~DEFAULT_PERM_PASSTHROUGH,
+};
+
+/* What a child is to its parent (QEMU's BdrvChildRole). */
+typedef enum {
+    BDRV_CHILD_DATA     = 1 << 0, /* the parent's guest data is in it */
+    BDRV_CHILD_METADATA = 1 << 1, /* the parent's metadata is in it */
+    BDRV_CHILD_FILTERED = 1 << 2, /* the parent passes its data through */
+    BDRV_CHILD_COW      = 1 << 3, /* a backing file */
+    BDRV_CHILD_PRIMARY  = 1 << 4, /* the parent's bs->file */
+    BDRV_CHILD_IMAGE    = BDRV_CHILD_DATA | BDRV_CHILD_METADATA,
+} BdrvChildRole;
+
+/* What bdrv_get_info() reports. */
+typedef struct BlockDriverInfo {
+    /* Allocation unit in bytes, 0 if the format has none. */
+    int cluster_size;
+    /* The image was not closed cleanly ("dirty-flag"). */
+    bool is_dirty;
+} BlockDriverInfo;
+
+/*
+ * A hook run after every successful write, zero write and discard that
+ * reaches a node (dirty bitmaps hang here).  @offset/@bytes are the range
+ * the caller asked for, before alignment padding; it runs in the
+ * coroutine of the request, before the request completes.
+ */
+typedef void BdrvWriteHookFunc(BlockDriverState *bs, int64_t offset,
+                               int64_t bytes, void *opaque);
+typedef struct BdrvWriteHook {
+    BdrvWriteHookFunc *cb;
+    void *opaque;
+    QLIST_ENTRY(BdrvWriteHook) next;
+} BdrvWriteHook;
+
+/*
+ * Nodes
+ */
+
+/* Register the built-in drivers.  Idempotent; called by bdrv_init(). */
+void bdrv_init(void);
+
+/* The driver registered as @format_name, or NULL. */
+BlockDriver *bdrv_find_format(const char *format_name);
+
+/*
+ * Open a new node from @options, and its children if @options defines
+ * them inline (references name existing nodes).  The node has one
+ * reference, owned by the caller.  @options stays the caller's.
+ */
+BlockDriverState *bdrv_open_blockdev(BlockdevOptions *options, Error **errp);
+
+/*
+ * Open a node of driver @drv with no driver options (@drv->bdrv_open gets
+ * NULL).  @node_name may be NULL for an automatic name.  @flags are
+ * BDRV_O_*.  For tests and internal nodes.
+ */
+BlockDriverState *bdrv_new_open_driver(BlockDriver *drv,
+                                       const char *node_name, int flags,
+                                       Error **errp);
+
+void bdrv_ref(BlockDriverState *bs);
+/* Drop a reference; the last one drains, closes and frees the node. */
+void bdrv_unref(BlockDriverState *bs);
+
+/* The node named @node_name, or NULL. */
+BlockDriverState *bdrv_find_node(const char *node_name);
+
+/*
+ * Iterate over all nodes: bdrv_next_node(NULL) is the first, NULL after
+ * the last.  The graph must not change during the walk.
+ */
+BlockDriverState *bdrv_next_node(BlockDriverState *bs);
+
+const char *bdrv_get_node_name(const BlockDriverState *bs);
+const char *bdrv_get_format_name(const BlockDriverState *bs);
+bool bdrv_is_read_only(BlockDriverState *bs);
+
+/* The size in bytes cached at open and after truncate; -errno if none. */
+int64_t bdrv_getlength(BlockDriverState *bs);
+
+int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+
+/*
+ * Recompute bs->bl from the children and the driver.  Called after open
+ * and after graph changes below @bs.
+ */
+void bdrv_refresh_limits(BlockDriverState *bs, Error **errp);
+
+/*
+ * A buffer of @size bytes aligned for I/O on @bs (bl.opt_mem_alignment);
+ * free with qemu_vfree().  The try form returns NULL on failure.
+ */
+void *qemu_blockalign(BlockDriverState *bs, size_t size);
+void *qemu_try_blockalign(BlockDriverState *bs, size_t size);
+
+/* The AioContext of @bs (the main context for now). */
+AioContext *bdrv_get_aio_context(BlockDriverState *bs);
+
+/*
+ * Drain: stop new requests from @bs's parents and wait until every
+ * request in flight on @bs has completed.  Sections nest; requests resume
+ * after the last bdrv_drained_end().  From a coroutine, the wait is done
+ * from the main loop while the coroutine yields.
+ */
+void bdrv_drained_begin(BlockDriverState *bs);
+void bdrv_drained_end(BlockDriverState *bs);
+/* A drained section that ends at once: wait for all in-flight requests. */
+void bdrv_drain(BlockDriverState *bs);
+/* Drain every node. */
+void bdrv_drain_all(void);
+
+/* Hooks after successful writes, zero writes and discards (see above). */
+void bdrv_add_write_hook(BlockDriverState *bs, BdrvWriteHook *hook);
+void bdrv_remove_write_hook(BlockDriverState *bs, BdrvWriteHook *hook);
+
+/*
+ * The request path (block/io.c).  All take the edge @child from which the
+ * request comes, so that the parent's permissions and the graph position
+ * are known; writes, zero writes and discards need BLK_PERM_WRITE on
+ * @child (or BLK_PERM_WRITE_UNCHANGED with BDRV_REQ_WRITE_UNCHANGED),
+ * truncate BLK_PERM_RESIZE: a caller without them is a bug (assert).
+ * Offsets and lengths are bytes and need no alignment: io.c
+ * pads, splits and serialises as the node requires.  A read beyond the
+ * end of the node reads zeroes; a request that reaches beyond
+ * BDRV_MAX_LENGTH, or has a negative offset or length, fails with -EIO.
+ */
+int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
+                                int64_t bytes, QEMUIOVector *qiov,
+                                BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
+                                 int64_t bytes, QEMUIOVector *qiov,
+                                 BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset,
+                               int64_t bytes, void *buf,
+                               BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwrite(BdrvChild *child, int64_t offset,
+                                int64_t bytes, const void *buf,
+                                BdrvRequestFlags flags);
+/* @flags may hold BDRV_REQ_MAY_UNMAP, BDRV_REQ_FUA, BDRV_REQ_NO_FALLBACK. */
+int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
+                                       int64_t bytes,
+                                       BdrvRequestFlags flags);
+/* Does nothing (and succeeds) unless the node has discard=unmap. */
+int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
+                                  int64_t bytes);
+/* Flush @bs and then every child below it. */
+int coroutine_fn bdrv_co_flush(BlockDriverState *bs);
+
+/*
+ * Status of [@offset, @offset + @bytes) of @bs: returns BDRV_BLOCK_* flags
+ * (or -errno) that hold for the first *@pnum bytes (0 < *@pnum <= @bytes,
+ * except 0 at or beyond the end).  With OFFSET_VALID, *@map and *@file
+ * say where the data lives (either may be NULL if not wanted).
+ * @want_zero asks for ZERO to be exact rather than cheap.
+ */
+int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
+                                      int64_t offset, int64_t bytes,
+                                      int64_t *pnum, int64_t *map,
+                                      BlockDriverState **file);
+
+/*
+ * Resize the node of @child to @offset bytes.  @exact false lets a driver
+ * keep a larger size if it cannot shrink.
+ */
+int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
+                                  bool exact, PreallocMode prealloc,
+                                  BdrvRequestFlags flags, Error **errp);
+
+/* The driver's idea of the current length (bytes), or -errno. */
+int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs);
+
+/*
+ * Synchronous forms for code outside coroutines: each runs the coroutine
+ * version and polls the main loop until it completes.  Called from a
+ * coroutine, they call the coroutine version directly.
+ */
+int bdrv_pread(BdrvChild *child, int64_t offset, int64_t bytes, void *buf,
+               BdrvRequestFlags flags);
+int bdrv_pwrite(BdrvChild *child, int64_t offset, int64_t bytes,
+                const void *buf, BdrvRequestFlags flags);
+int bdrv_pwrite_zeroes(BdrvChild *child, int64_t offset, int64_t bytes,
+                       BdrvRequestFlags flags);
+int bdrv_pdiscard(BdrvChild *child, int64_t offset, int64_t bytes);
+int bdrv_flush(BlockDriverState *bs);
+int bdrv_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                      int64_t *pnum, int64_t *map, BlockDriverState **file);
+int bdrv_truncate(BdrvChild *child, int64_t offset, bool exact,
+                  PreallocMode prealloc, BdrvRequestFlags flags,
+                  Error **errp);
+
+/*
+ * Run @entry(@opaque) in a new coroutine and poll the main loop until
+ * *@done is true (the entry sets it last).  From a coroutine, calls
+ * @entry directly.  The machinery of the synchronous forms.
+ */
+void bdrv_poll_co(CoroutineEntry *entry, void *opaque, bool *done);
+
+#endif /* QBLOCK_BLOCK_BLOCK_H */
