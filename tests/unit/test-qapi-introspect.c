@@ -55,9 +55,15 @@ static void test_schema_reads_back(void)
     g_assert_true(qapi_input_SchemaInfoList(&in, NULL, node, &list,
                                             &error_abort));
     again = qapi_output_SchemaInfoList(list);
-    text = json_writer_to_string(node, false);
-    text_again = json_writer_to_string(again, false);
-    g_assert_cmpstr(text, ==, text_again);
+    /*
+     * Equal as JSON values: member order means nothing in QMP, and the
+     * generator need not write members in the order of the C struct.
+     */
+    if (!json_node_equal(node, again)) {
+        text = json_writer_to_string(node, false);
+        text_again = json_writer_to_string(again, false);
+        g_assert_cmpstr(text, ==, text_again);
+    }
 }
 
 static void test_commands(void)
