@@ -155,32 +155,31 @@ static int coroutine_fn null_co_block_status(BlockDriverState *bs,
            (s->read_zeroes ? BDRV_BLOCK_ZERO : 0);
 }
 
+/*
+ * QEMU has two null drivers that differ only in how they complete
+ * requests internally; here both run as coroutines, so they share every
+ * callback and differ only in name.
+ */
+#define NULL_DRIVER_CALLBACKS                                       \
+    .instance_size            = sizeof(BDRVNullState),              \
+    .bdrv_open                = null_open,                          \
+    .bdrv_co_getlength        = null_co_getlength,                  \
+    .bdrv_co_preadv           = null_co_preadv,                     \
+    .bdrv_co_pwritev          = null_co_pwritev,                    \
+    .bdrv_co_pwrite_zeroes    = null_co_pwrite_zeroes,              \
+    .bdrv_co_flush            = null_co_flush,                      \
+    .bdrv_co_block_status     = null_co_block_status,               \
+    .bdrv_refresh_filename    = null_refresh_filename,              \
+    .bdrv_get_allocated_file_size = null_get_allocated_file_size
+
 BlockDriver bdrv_null_co = {
     .format_name            = "null-co",
     .protocol_name          = "null-co",
-    .instance_size          = sizeof(BDRVNullState),
-    .bdrv_open              = null_open,
-    .bdrv_co_getlength      = null_co_getlength,
-    .bdrv_co_preadv         = null_co_preadv,
-    .bdrv_co_pwritev        = null_co_pwritev,
-    .bdrv_co_pwrite_zeroes  = null_co_pwrite_zeroes,
-    .bdrv_co_flush          = null_co_flush,
-    .bdrv_co_block_status   = null_co_block_status,
-    .bdrv_refresh_filename  = null_refresh_filename,
-    .bdrv_get_allocated_file_size = null_get_allocated_file_size,
+    NULL_DRIVER_CALLBACKS,
 };
 
 BlockDriver bdrv_null_aio = {
     .format_name            = "null-aio",
     .protocol_name          = "null-aio",
-    .instance_size          = sizeof(BDRVNullState),
-    .bdrv_open              = null_open,
-    .bdrv_co_getlength      = null_co_getlength,
-    .bdrv_co_preadv         = null_co_preadv,
-    .bdrv_co_pwritev        = null_co_pwritev,
-    .bdrv_co_pwrite_zeroes  = null_co_pwrite_zeroes,
-    .bdrv_co_flush          = null_co_flush,
-    .bdrv_co_block_status   = null_co_block_status,
-    .bdrv_refresh_filename  = null_refresh_filename,
-    .bdrv_get_allocated_file_size = null_get_allocated_file_size,
+    NULL_DRIVER_CALLBACKS,
 };
