@@ -34,6 +34,7 @@
 
 #include "block/block_int.h"
 #include "block/block-backend.h"
+#include "block/dirty-bitmap.h"
 #include "qapi/error.h"
 #include "trace.h"
 
@@ -877,6 +878,9 @@ static void bdrv_close(BlockDriverState *bs)
     trace_bdrv_close(bs, bs->node_name);
     bdrv_drained_begin(bs);
     assert(QLIST_EMPTY(&bs->parents));
+    /* The user's bitmaps go with the node; a job's must be gone already. */
+    bdrv_release_named_dirty_bitmaps(bs);
+    assert(QLIST_EMPTY(&bs->dirty_bitmaps));
     if (bs->drv && bs->drv->bdrv_close) {
         bs->drv->bdrv_close(bs);
     }

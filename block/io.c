@@ -51,6 +51,7 @@
 #include "qemu/osdep.h"
 
 #include "block/block_int.h"
+#include "block/dirty-bitmap.h"
 #include "qapi/error.h"
 #include "trace.h"
 
@@ -1221,6 +1222,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
             ret = len_now;
         } else {
             bs->total_bytes = bdrv_round_length(len_now);
+            bdrv_dirty_bitmap_truncate(bs, bs->total_bytes);
         }
     }
     tracked_request_end(&req);

@@ -315,6 +315,8 @@ struct BlockDriverState {
     int quiesce_counter;
 
     QLIST_HEAD(, BdrvWriteHook) write_hooks;
+    /* Dirty bitmaps, newest first (block/dirty-bitmap.c). */
+    QLIST_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;
 
     /* In the list of all nodes. */
     QTAILQ_ENTRY(BlockDriverState) node_list;
