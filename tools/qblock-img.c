@@ -318,14 +318,16 @@ static char *human_size(int64_t v)
                            units[i]);
 }
 
-static int img_info(int argc, char **argv)
+/*
+ * The common start of info and map: "[-f FMT] [--output=human|json] FILE",
+ * checked in qemu-img's order (the output format after the file name),
+ * then the image opened read-only.  Returns NULL after printing why.
+ */
+static BlockBackend *img_open_query(int argc, char **argv, bool *json)
 {
     const char *fmt = NULL, *output = NULL;
-    bool json = false;
     BlockBackend *blk;
     Error *err = NULL;
-    struct stat st;
-    int64_t size, actual = -1;
     int c;
 
     optind = 0;
@@ -344,13 +346,25 @@ static int img_info(int argc, char **argv)
     if (optind != argc - 1) {
         error_exit("Expecting one image file name");
     }
-    /* Checked after the file name, as qemu-img does. */
-    if (output && !parse_output(output, &json)) {
-        return 1;
+    if (output && !parse_output(output, json)) {
+        return NULL;
     }
     blk = img_open(argv[optind], fmt, false, &err);
     if (!blk) {
         error_reportf_err(err, "Could not open '%s': ", argv[optind]);
+    }
+    return blk;
+}
+
+static int img_info(int argc, char **argv)
+{
+    bool json = false;
+    BlockBackend *blk;
+    struct stat st;
+    int64_t size, actual = -1;
+
+    blk = img_open_query(argc, argv, &json);
+    if (!blk) {
         return 1;
     }
     size = blk_getlength(blk);
@@ -447,38 +461,15 @@ static void print_entry(const MapEntry *e, bool json, bool first,
 
 static int img_map(int argc, char **argv)
 {
-    const char *fmt = NULL, *output = NULL;
     bool json = false;
     BlockBackend *blk;
-    Error *err = NULL;
     MapEntry cur = { 0 }, next;
     bool first = true, have = false;
     int64_t length, offset = 0;
-    int c, ret;
+    int ret;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, ":hf:", output_opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case OPT_OUTPUT:
-            output = optarg;
-            break;
-        default:
-            other_option(c, argv);
-        }
-    }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
-    /* Checked after the file name, as qemu-img does. */
-    if (output && !parse_output(output, &json)) {
-        return 1;
-    }
-    blk = img_open(argv[optind], fmt, false, &err);
+    blk = img_open_query(argc, argv, &json);
     if (!blk) {
-        error_reportf_err(err, "Could not open '%s': ", argv[optind]);
         return 1;
     }
     length = blk_getlength(blk);
