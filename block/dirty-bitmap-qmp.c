@@ -86,14 +86,29 @@ bool qmp_block_dirty_bitmap_add(const char *node, const char *name,
     return true;
 }
 
-bool qmp_block_dirty_bitmap_remove(const char *node, const char *name,
-                                   Error **errp)
+/*
+ * The bitmap a remove, clear, enable or disable applies to: it must exist
+ * and no job may hold it (QEMU's "in use by another operation").
+ */
+static BdrvDirtyBitmap *bitmap_to_change(const char *node, const char *name,
+                                         Error **errp)
 {
     BdrvDirtyBitmap *bitmap;
 
     GLOBAL_STATE_CODE();
     bitmap = block_dirty_bitmap_lookup(node, name, NULL, errp);
     if (!bitmap || !bdrv_dirty_bitmap_check(bitmap, errp)) {
+        return NULL;
+    }
+    return bitmap;
+}
+
+bool qmp_block_dirty_bitmap_remove(const char *node, const char *name,
+                                   Error **errp)
+{
+    BdrvDirtyBitmap *bitmap = bitmap_to_change(node, name, errp);
+
+    if (!bitmap) {
         return false;
     }
     bdrv_release_dirty_bitmap(bitmap);
@@ -103,11 +118,9 @@ bool qmp_block_dirty_bitmap_remove(const char *node, const char *name,
 bool qmp_block_dirty_bitmap_clear(const char *node, const char *name,
                                   Error **errp)
 {
-    BdrvDirtyBitmap *bitmap;
+    BdrvDirtyBitmap *bitmap = bitmap_to_change(node, name, errp);
 
-    GLOBAL_STATE_CODE();
-    bitmap = block_dirty_bitmap_lookup(node, name, NULL, errp);
-    if (!bitmap || !bdrv_dirty_bitmap_check(bitmap, errp)) {
+    if (!bitmap) {
         return false;
     }
     bdrv_clear_dirty_bitmap(bitmap);
@@ -117,11 +130,9 @@ bool qmp_block_dirty_bitmap_clear(const char *node, const char *name,
 bool qmp_block_dirty_bitmap_enable(const char *node, const char *name,
                                    Error **errp)
 {
-    BdrvDirtyBitmap *bitmap;
+    BdrvDirtyBitmap *bitmap = bitmap_to_change(node, name, errp);
 
-    GLOBAL_STATE_CODE();
-    bitmap = block_dirty_bitmap_lookup(node, name, NULL, errp);
-    if (!bitmap || !bdrv_dirty_bitmap_check(bitmap, errp)) {
+    if (!bitmap) {
         return false;
     }
     bdrv_enable_dirty_bitmap(bitmap);
@@ -131,11 +142,9 @@ bool qmp_block_dirty_bitmap_enable(const char *node, const char *name,
 bool qmp_block_dirty_bitmap_disable(const char *node, const char *name,
                                     Error **errp)
 {
-    BdrvDirtyBitmap *bitmap;
+    BdrvDirtyBitmap *bitmap = bitmap_to_change(node, name, errp);
 
-    GLOBAL_STATE_CODE();
-    bitmap = block_dirty_bitmap_lookup(node, name, NULL, errp);
-    if (!bitmap || !bdrv_dirty_bitmap_check(bitmap, errp)) {
+    if (!bitmap) {
         return false;
     }
     bdrv_disable_dirty_bitmap(bitmap);
