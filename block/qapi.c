@@ -5,6 +5,7 @@
 #include "qemu/osdep.h"
 
 #include "block/block_int.h"
+#include "block/dirty-bitmap.h"
 #include "block/block-backend.h"
 #include "qapi/error.h"
 #include "qapi-commands.h"
@@ -42,6 +43,30 @@ static ImageInfo *bdrv_image_info(BlockDriverState *bs, bool flat)
     return info;
 }
 
+/* The node's dirty bitmaps, newest first as QEMU lists them; NULL if none. */
+static BlockDirtyInfoList *bdrv_query_dirty_bitmaps(BlockDriverState *bs)
+{
+    BlockDirtyInfoList *head = NULL, **tail = &head;
+    BdrvDirtyBitmap *bm;
+
+    for (bm = bdrv_dirty_bitmap_first(bs); bm;
+         bm = bdrv_dirty_bitmap_next(bm)) {
+        BlockDirtyInfoList *elem = g_new0(BlockDirtyInfoList, 1);
+        BlockDirtyInfo *info = g_new0(BlockDirtyInfo, 1);
+
+        info->name = g_strdup(bdrv_dirty_bitmap_name(bm));
+        info->count = bdrv_get_dirty_count(bm);
+        info->granularity = bdrv_dirty_bitmap_granularity(bm);
+        info->recording = bdrv_dirty_bitmap_enabled(bm);
+        info->busy = bdrv_dirty_bitmap_busy(bm);
+        info->persistent = false;       /* no driver stores bitmaps yet */
+        elem->value = info;
+        *tail = elem;
+        tail = &elem->next;
+    }
+    return head;
+}
+
 static BlockDeviceInfo *bdrv_block_device_info(BlockDriverState *bs,
                                                bool flat)
 {
@@ -65,6 +90,7 @@ static BlockDeviceInfo *bdrv_block_device_info(BlockDriverState *bs,
     info->cache->writeback = true;
     info->cache->direct = !!(bs->open_flags & BDRV_O_NOCACHE);
     info->cache->no_flush = !!(bs->open_flags & BDRV_O_NO_FLUSH);
+    info->dirty_bitmaps = bdrv_query_dirty_bitmaps(bs);
     return info;
 }
 
