@@ -254,6 +254,41 @@ static int64_t pattern_mismatch(const uint8_t *buf, int64_t len, int pattern)
 }
 
 /*
+ * The flags read, readv, writev, aio_read and aio_write share: -P PATTERN,
+ * -q and (for reads) -v, as @optstring allows.  On a bad flag prints the
+ * usage of the command named @cmd and returns false; optind is left at the
+ * first operand.
+ */
+static bool parse_pqv_flags(int argc, char **argv, const char *cmd,
+                            const char *optstring, int *pattern, bool *qflag,
+                            bool *vflag)
+{
+    int c;
+
+    optind = 0;
+    while ((c = getopt(argc, argv, optstring)) != -1) {
+        switch (c) {
+        case 'P':
+            *pattern = parse_pattern(optarg);
+            if (*pattern < 0) {
+                return false;
+            }
+            break;
+        case 'q':
+            *qflag = true;
+            break;
+        case 'v':
+            *vflag = true;
+            break;
+        default:
+            print_cmd_usage(find_cmd(cmd));
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
  * Synchronous requests
  */
 
@@ -263,27 +298,11 @@ static int cmd_read(int argc, char **argv)
     int pattern = -1;
     int64_t offset, count, ns;
     g_autofree uint8_t *buf = NULL;
-    int c, ret;
+    int ret;
 
-    optind = 0;
-    while ((c = getopt(argc, argv, "P:qv")) != -1) {
-        switch (c) {
-        case 'P':
-            pattern = parse_pattern(optarg);
-            if (pattern < 0) {
-                return -EINVAL;
-            }
-            break;
-        case 'q':
-            qflag = true;
-            break;
-        case 'v':
-            vflag = true;
-            break;
-        default:
-            print_cmd_usage(find_cmd("read"));
-            return -EINVAL;
-        }
+    if (!parse_pqv_flags(argc, argv, "read", "P:qv", &pattern, &qflag,
+                         &vflag)) {
+        return -EINVAL;
     }
     if (optind != argc - 2) {
         print_cmd_usage(find_cmd("read"));
@@ -519,27 +538,11 @@ static int vec_command(int argc, char **argv, bool write, bool aio)
     int pattern = -1;
     IoVecReq *r;
     int64_t offset;
-    int c, ret;
+    int ret;
 
-    optind = 0;
-    while ((c = getopt(argc, argv, write ? "P:q" : "P:qv")) != -1) {
-        switch (c) {
-        case 'P':
-            pattern = parse_pattern(optarg);
-            if (pattern < 0) {
-                return -EINVAL;
-            }
-            break;
-        case 'q':
-            qflag = true;
-            break;
-        case 'v':
-            vflag = true;
-            break;
-        default:
-            print_cmd_usage(find_cmd(name));
-            return -EINVAL;
-        }
+    if (!parse_pqv_flags(argc, argv, name, write ? "P:q" : "P:qv",
+                         &pattern, &qflag, &vflag)) {
+        return -EINVAL;
     }
     if (optind > argc - 2) {
         print_cmd_usage(find_cmd(name));
