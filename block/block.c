@@ -36,6 +36,8 @@
 #include "block/block-backend.h"
 #include "block/dirty-bitmap.h"
 #include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "qapi-visit.h"
 #include "trace.h"
 
 static QLIST_HEAD(, BlockDriver) bdrv_drivers =
@@ -859,6 +861,294 @@ BdrvChild *bdrv_open_child(BlockdevRef *ref, BlockDriverState *parent,
     /* The edge holds its own reference now. */
     bdrv_unref(bs);
     return child;
+}
+
+/*
+ * Images named by file name, and backing files
+ */
+
+/* The registered format that claims @buf most strongly; raw at worst. */
+static BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size,
+                                      const char *filename)
+{
+    BlockDriver *drv, *best = &bdrv_raw;
+    int score, best_score = 0;
+
+    QLIST_FOREACH(drv, &bdrv_drivers, list) {
+        if (drv->bdrv_probe) {
+            score = drv->bdrv_probe(buf, buf_size, filename);
+            if (score > best_score) {
+                best_score = score;
+                best = drv;
+            }
+        }
+    }
+    return best;
+}
+
+/* Read the first bytes of @bs to tell its format. */
+static const char *bdrv_probe_node(BlockDriverState *bs, Error **errp)
+{
+    uint8_t buf[2048] = { 0 };
+    int64_t len = bdrv_getlength(bs);
+    BlockBackend *blk;
+    int ret;
+
+    blk = blk_new(qemu_get_aio_context(), BLK_PERM_CONSISTENT_READ,
+                  BLK_PERM_ALL);
+    if (blk_insert_bs(blk, bs, errp) < 0) {
+        blk_unref(blk);
+        return NULL;
+    }
+    ret = blk_pread(blk, 0, MIN(len, (int64_t)sizeof(buf)), buf, 0);
+    blk_unref(blk);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not read image for determining "
+                         "its format");
+        return NULL;
+    }
+    return bdrv_probe_format(buf, MIN(len, (int64_t)sizeof(buf)),
+                             bs->filename)->format_name;
+}
+
+BlockDriverState *bdrv_open_image(const char *filename, const char *format,
+                                  int flags, Error **errp)
+{
+    BlockdevOptions file_opts = {
+        .driver = BLOCKDEV_DRIVER_FILE,
+        .has_read_only = true,
+        .read_only = !(flags & BDRV_O_RDWR),
+        .u.file.filename = (char *)filename,
+    };
+    BlockdevCacheOptions cache = {
+        .has_direct = true,
+        .direct = !!(flags & BDRV_O_NOCACHE),
+    };
+    g_autoptr(JsonNode) tree = json_node_new(JSON_NODE_OBJECT);
+    g_autoptr(BlockdevOptions) options = NULL;
+    BlockDriverState *file, *bs;
+    JsonObject *top;
+    QapiInput in;
+
+    GLOBAL_STATE_CODE();
+    if (format && !bdrv_find_format(format)) {
+        error_setg(errp, "Unknown driver '%s'", format);
+        return NULL;
+    }
+    file_opts.cache = &cache;
+    file = bdrv_open_blockdev(&file_opts, errp);
+    if (!file) {
+        return NULL;
+    }
+    if (!format) {
+        format = bdrv_probe_node(file, errp);
+        if (!format) {
+            bdrv_unref(file);
+            return NULL;
+        }
+    }
+
+    /*
+     * The format node takes the file node by reference, through the
+     * driver's own option parsing, so any format can be opened this way.
+     */
+    json_node_take_object(tree, json_object_new());
+    top = json_node_get_object(tree);
+    json_object_set_string_member(top, "driver", format);
+    json_object_set_string_member(top, "file", bdrv_get_node_name(file));
+    json_object_set_boolean_member(top, "read-only", !(flags & BDRV_O_RDWR));
+    qapi_input_init(&in, false);
+    if (qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
+        bs = bdrv_open_blockdev(options, errp);
+    } else {
+        bs = NULL;
+    }
+    /* The format node's edge holds the file node now. */
+    bdrv_unref(file);
+    return bs;
+}
+
+/* @name relative to the directory of @image, unless absolute. */
+static char *bdrv_path_relative_to(const char *image, const char *name)
+{
+    g_autofree char *dir = NULL;
+
+    if (g_path_is_absolute(name) || !strcmp(image, "") ||
+        g_str_has_prefix(image, "json:")) {
+        return g_strdup(name);
+    }
+    dir = g_path_get_dirname(image);
+    return g_build_filename(dir, name, NULL);
+}
+
+char *bdrv_get_full_backing_filename(BlockDriverState *bs)
+{
+    if (!bs->backing_file[0]) {
+        return NULL;
+    }
+    return bdrv_path_relative_to(bs->file ? bs->file->bs->filename
+                                          : bs->filename,
+                                 bs->backing_file);
+}
+
+bool bdrv_set_backing_hd(BlockDriverState *bs, BlockDriverState *backing_hd,
+                         Error **errp)
+{
+    GLOBAL_STATE_CODE();
+    if (backing_hd && !bs->drv->supports_backing) {
+        error_setg(errp, "Driver '%s' of node '%s' does not support backing "
+                   "files", bs->drv->format_name, bdrv_get_node_name(bs));
+        return false;
+    }
+    if (bs->backing) {
+        trace_bdrv_set_backing_hd(bs, bs->backing->bs, NULL);
+        bdrv_unref_child(bs, bs->backing);
+    }
+    if (!backing_hd) {
+        return true;
+    }
+    trace_bdrv_set_backing_hd(bs, NULL, backing_hd);
+    return bdrv_attach_child(bs, backing_hd, "backing",
+                             BDRV_CHILD_COW, errp) != NULL;
+}
+
+bool bdrv_open_backing(BlockDriverState *bs, bool has_ref,
+                       BlockdevRefOrNull *ref, Error **errp)
+{
+    g_autofree char *path = NULL;
+    BlockDriverState *backing_hd;
+    BlockdevRef child_ref;
+    bool ok;
+
+    GLOBAL_STATE_CODE();
+    assert(bs->drv->supports_backing);
+    if (has_ref) {
+        switch (ref->type) {
+        case QTYPE_QNULL:
+            return true;
+        case QTYPE_QSTRING:
+            child_ref.type = QTYPE_QSTRING;
+            child_ref.u.reference = ref->u.reference;
+            break;
+        default:
+            child_ref.type = QTYPE_QDICT;
+            child_ref.u.definition = ref->u.definition;
+            break;
+        }
+        /* An inline backing node inherits the parent's flags, read-only. */
+        return bdrv_open_child(&child_ref, bs, "backing", BDRV_CHILD_COW,
+                               errp) != NULL;
+    }
+    if (!bs->backing_file[0]) {
+        return true;
+    }
+    path = bdrv_get_full_backing_filename(bs);
+    backing_hd = bdrv_open_image(path,
+                                 bs->backing_format[0] ? bs->backing_format
+                                                       : NULL,
+                                 bs->open_flags & BDRV_O_NOCACHE, errp);
+    if (!backing_hd) {
+        error_prepend(errp, "Could not open backing file: ");
+        return false;
+    }
+    ok = bdrv_set_backing_hd(bs, backing_hd, errp);
+    bdrv_unref(backing_hd);
+    return ok;
+}
+
+BlockDriverState *bdrv_cow_bs(BlockDriverState *bs)
+{
+    return bs && bs->backing ? bs->backing->bs : NULL;
+}
+
+/*
+ * Replacing a node
+ */
+
+/* True if @bs is @target or below it: moving @target's parents there
+ * would make a loop. */
+static bool bdrv_is_below(BlockDriverState *bs, BlockDriverState *target)
+{
+    BdrvChild *c;
+
+    if (bs == target) {
+        return true;
+    }
+    QLIST_FOREACH(c, &target->children, next) {
+        if (bdrv_is_below(bs, c->bs)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Point edge @c at @to instead of its node, keeping everything else. */
+static void bdrv_child_switch(BdrvChild *c, BlockDriverState *to)
+{
+    bdrv_child_unlink(c);
+    c->bs = to;
+    bdrv_child_link(c);
+}
+
+bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
+                       Error **errp)
+{
+    g_autoptr(GPtrArray) moved = g_ptr_array_new();
+    BdrvChild *c, *next;
+    guint i;
+
+    GLOBAL_STATE_CODE();
+    if (from == to) {
+        return true;
+    }
+    trace_bdrv_replace_node(from, bdrv_get_node_name(from), to,
+                            bdrv_get_node_name(to));
+    /* Nothing may be in flight while edges change under their users. */
+    bdrv_drained_begin(from);
+    bdrv_drained_begin(to);
+    bdrv_ref(from);
+
+    QLIST_FOREACH_SAFE(c, &from->parents, next_parent, next) {
+        if (c->klass->stay_at_node) {
+            continue;
+        }
+        /* An edge from @to or its subtree stays: it would make a loop. */
+        if (c->klass->parent_is_bds && bdrv_is_below(c->opaque, to)) {
+            continue;
+        }
+        bdrv_child_switch(c, to);
+        bdrv_ref(to);
+        g_ptr_array_add(moved, c);
+    }
+
+    /* All of the moved parents must fit on @to together. */
+    if (!bdrv_refresh_perms(to, errp)) {
+        for (i = 0; i < moved->len; i++) {
+            c = g_ptr_array_index(moved, i);
+            bdrv_child_switch(c, from);
+            bdrv_unref(to);
+        }
+        bdrv_refresh_perms(to, NULL);
+        bdrv_drained_end(to);
+        bdrv_drained_end(from);
+        bdrv_unref(from);
+        return false;
+    }
+    /* Each moved edge held a reference to @from. */
+    for (i = 0; i < moved->len; i++) {
+        bdrv_unref(from);
+    }
+    bdrv_refresh_perms(from, NULL);
+    for (i = 0; i < moved->len; i++) {
+        c = g_ptr_array_index(moved, i);
+        if (c->klass->parent_is_bds) {
+            bdrv_refresh_limits(c->opaque, NULL);
+        }
+    }
+    bdrv_drained_end(to);
+    bdrv_drained_end(from);
+    bdrv_unref(from);
+    return true;
 }
 
 /*

@@ -1131,6 +1131,16 @@ int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
     }
     if (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) {
         ret |= BDRV_BLOCK_ALLOCATED;
+    } else if (bs->drv->supports_backing) {
+        /*
+         * Not allocated here: the backing file decides, and without one,
+         * or past its end, the range reads as zeroes.
+         */
+        BlockDriverState *cow = bdrv_cow_bs(bs);
+
+        if (!cow || (want_zero && offset >= bdrv_getlength(cow))) {
+            ret |= BDRV_BLOCK_ZERO;
+        }
     }
     if (offset + local_pnum == total) {
         ret |= BDRV_BLOCK_EOF;
@@ -1146,6 +1156,118 @@ int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
 out:
     bdrv_dec_in_flight(bs);
     return ret;
+}
+
+int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
+                                            BlockDriverState *base,
+                                            bool want_zero, int64_t offset,
+                                            int64_t bytes, int64_t *pnum,
+                                            int64_t *map,
+                                            BlockDriverState **file,
+                                            int *depth)
+{
+    BlockDriverState *p;
+    int64_t n = bytes;
+    int ret = 0;
+    int d = 1;
+
+    IO_CODE();
+    assert(pnum);
+    if (bs == base) {
+        *pnum = bytes;
+        if (depth) {
+            *depth = 0;
+        }
+        return 0;
+    }
+    for (p = bs; p != base; p = bdrv_cow_bs(p), d++) {
+        int64_t len = bdrv_getlength(p);
+
+        if (offset >= len) {
+            /*
+             * A node shorter than the one above reads as zeroes here;
+             * that decides the range unless it is the top node (its own
+             * end is the caller's EOF).
+             */
+            if (p == bs) {
+                return bdrv_co_block_status(p, want_zero, offset, n, pnum,
+                                            map, file);
+            }
+            *pnum = n;
+            ret = BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
+            if (map) {
+                *map = 0;
+            }
+            if (file) {
+                *file = NULL;
+            }
+            break;
+        }
+        ret = bdrv_co_block_status(p, want_zero, offset, n, pnum, map, file);
+        if (ret < 0) {
+            return ret;
+        }
+        if (p != bs) {
+            /* EOF of a lower node says nothing about the top one. */
+            ret &= ~BDRV_BLOCK_EOF;
+        }
+        if (ret & BDRV_BLOCK_ALLOCATED) {
+            break;
+        }
+        /* What stays unallocated is at most what @p left unallocated. */
+        n = *pnum;
+        if (!bdrv_cow_bs(p) || bdrv_cow_bs(p) == base) {
+            /* The chain ends unallocated: keep @p's answer (ZERO if so). */
+            break;
+        }
+    }
+    if (p == base || !(ret & BDRV_BLOCK_ALLOCATED)) {
+        d = 0;
+    }
+    if (depth) {
+        *depth = d;
+    }
+    return ret;
+}
+
+int coroutine_fn bdrv_co_is_allocated_above(BlockDriverState *top,
+                                            BlockDriverState *base,
+                                            bool include_base,
+                                            int64_t offset, int64_t bytes,
+                                            int64_t *pnum)
+{
+    BlockDriverState *p;
+    BlockDriverState *stop = include_base ? bdrv_cow_bs(base) : base;
+    int64_t n = bytes;
+
+    IO_CODE();
+    for (p = top; p && p != stop; p = bdrv_cow_bs(p)) {
+        int64_t pnum_inter;
+        int ret;
+
+        ret = bdrv_co_block_status(p, false, offset, n, &pnum_inter, NULL,
+                                   NULL);
+        if (ret < 0) {
+            return ret;
+        }
+        if (pnum_inter == 0) {
+            /* Past the end of @p: a shorter backing node allocates zeroes
+             * there for the chain above it. */
+            if (p != top) {
+                *pnum = n;
+                return 1;
+            }
+            *pnum = 0;
+            return 0;
+        }
+        if (ret & BDRV_BLOCK_ALLOCATED) {
+            *pnum = pnum_inter;
+            return 1;
+        }
+        n = pnum_inter;
+    }
+    *pnum = n;
+    return 0;
 }
 
 /*
@@ -1251,6 +1373,8 @@ void bdrv_poll_co(CoroutineEntry *entry, void *opaque, bool *done)
 typedef struct BdrvSyncCo {
     BdrvChild *child;
     BlockDriverState *bs;
+    BlockDriverState *base;
+    int *depth;
     int64_t offset;
     int64_t bytes;
     void *buf;
@@ -1367,6 +1491,49 @@ int bdrv_flush(BlockDriverState *bs)
     BdrvSyncCo s = { .bs = bs };
 
     bdrv_poll_co(bdrv_flush_entry, &s, &s.done);
+    return s.ret;
+}
+
+static void coroutine_fn bdrv_block_status_above_entry(void *opaque)
+{
+    BdrvSyncCo *s = opaque;
+
+    s->ret = bdrv_co_block_status_above(s->bs, s->base, true, s->offset,
+                                        s->bytes, s->pnum, s->map, s->file,
+                                        s->depth);
+    s->done = true;
+}
+
+int bdrv_block_status_above(BlockDriverState *bs, BlockDriverState *base,
+                            int64_t offset, int64_t bytes, int64_t *pnum,
+                            int64_t *map, BlockDriverState **file,
+                            int *depth)
+{
+    BdrvSyncCo s = { .bs = bs, .base = base, .offset = offset,
+                     .bytes = bytes, .pnum = pnum, .map = map, .file = file,
+                     .depth = depth };
+
+    bdrv_poll_co(bdrv_block_status_above_entry, &s, &s.done);
+    return s.ret;
+}
+
+static void coroutine_fn bdrv_is_allocated_above_entry(void *opaque)
+{
+    BdrvSyncCo *s = opaque;
+
+    s->ret = bdrv_co_is_allocated_above(s->bs, s->base, s->exact, s->offset,
+                                        s->bytes, s->pnum);
+    s->done = true;
+}
+
+int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
+                            bool include_base, int64_t offset, int64_t bytes,
+                            int64_t *pnum)
+{
+    BdrvSyncCo s = { .bs = top, .base = base, .exact = include_base,
+                     .offset = offset, .bytes = bytes, .pnum = pnum };
+
+    bdrv_poll_co(bdrv_is_allocated_above_entry, &s, &s.done);
     return s.ret;
 }
 

@@ -172,6 +172,36 @@ BlockDriverState *bdrv_new_open_driver(BlockDriver *drv,
                                        const char *node_name, int flags,
                                        Error **errp);
 
+/*
+ * Open the image file @filename as format @format (probed from its first
+ * bytes when NULL) over a "file" node: the way a backing file named in
+ * an image, or an image named on a tool's command line, is opened.
+ * @flags: BDRV_O_RDWR, BDRV_O_NOCACHE.  One reference, the caller's.
+ */
+BlockDriverState *bdrv_open_image(const char *filename, const char *format,
+                                  int flags, Error **errp);
+
+/*
+ * Backing files.  bdrv_cow_bs() is @bs's backing node or NULL.
+ * bdrv_set_backing_hd() replaces it (NULL detaches it; the node must be
+ * a format that supports_backing); the edge takes its own reference.
+ * bdrv_get_full_backing_filename() is the backing file the image names,
+ * resolved against the image's directory (NULL if none; caller frees).
+ */
+BlockDriverState *bdrv_cow_bs(BlockDriverState *bs);
+bool bdrv_set_backing_hd(BlockDriverState *bs, BlockDriverState *backing_hd,
+                         Error **errp);
+char *bdrv_get_full_backing_filename(BlockDriverState *bs);
+
+/*
+ * Make every parent of @from use @to instead, atomically: edges whose
+ * class says stay_at_node (a job's) and edges from @to's own subtree
+ * stay.  Fails, with the graph unchanged, if the moved parents' needs
+ * conflict on @to (QEMU's permission messages).  The mirror's pivot.
+ */
+bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
+                       Error **errp);
+
 void bdrv_ref(BlockDriverState *bs);
 /* Drop a reference; the last one drains, closes and frees the node. */
 void bdrv_unref(BlockDriverState *bs);
@@ -273,6 +303,34 @@ int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
                                       BlockDriverState **file);
 
 /*
+ * Status of the backing chain from @bs down to, not including, @base
+ * (NULL: the whole chain): the first node that allocates the range
+ * answers, and *@pnum is the length over which that holds in every
+ * node above it.  A range no node allocates returns that of the last
+ * node (ZERO without ALLOCATED if it has no backing).  A node
+ * shorter than the top reads as zeroes past its end.  *@depth (may be
+ * NULL) is 1 for @bs, 2 for its backing node, ..., 0 if unallocated.
+ */
+int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
+                                            BlockDriverState *base,
+                                            bool want_zero, int64_t offset,
+                                            int64_t bytes, int64_t *pnum,
+                                            int64_t *map,
+                                            BlockDriverState **file,
+                                            int *depth);
+
+/*
+ * 1 if some node from @top down to @base (included if @include_base;
+ * NULL: the whole chain) allocates the start of the range, 0 if none
+ * does, -errno; *@pnum is how far that answer holds.
+ */
+int coroutine_fn bdrv_co_is_allocated_above(BlockDriverState *top,
+                                            BlockDriverState *base,
+                                            bool include_base,
+                                            int64_t offset, int64_t bytes,
+                                            int64_t *pnum);
+
+/*
  * Resize the node of @child to @offset bytes.  @exact false lets a driver
  * keep a larger size if it cannot shrink.
  */
@@ -298,6 +356,13 @@ int bdrv_pdiscard(BdrvChild *child, int64_t offset, int64_t bytes);
 int bdrv_flush(BlockDriverState *bs);
 int bdrv_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
                       int64_t *pnum, int64_t *map, BlockDriverState **file);
+int bdrv_block_status_above(BlockDriverState *bs, BlockDriverState *base,
+                            int64_t offset, int64_t bytes, int64_t *pnum,
+                            int64_t *map, BlockDriverState **file,
+                            int *depth);
+int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
+                            bool include_base, int64_t offset, int64_t bytes,
+                            int64_t *pnum);
 int bdrv_truncate(BdrvChild *child, int64_t offset, bool exact,
                   PreallocMode prealloc, BdrvRequestFlags flags,
                   Error **errp);

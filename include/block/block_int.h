@@ -70,6 +70,22 @@ struct BlockDriver {
     int supported_write_flags;
     /* Flags the pwrite_zeroes slot honours (MAY_UNMAP, FUA). */
     int supported_zero_flags;
+    /*
+     * The format can have a backing file (bs->backing, role COW): what
+     * it does not allocate reads from there.  io.c then reports ranges
+     * the driver leaves unallocated as ZERO when there is no backing
+     * file, or where the backing file is shorter.
+     */
+    bool supports_backing;
+
+    /*
+     * How much @buf (the first @buf_size bytes of a file called
+     * @filename) looks like this format: 0 not at all, 100 certain.
+     * Used to open a backing file whose format the image does not name.
+     * Empty slot: never chosen by probing.
+     */
+    int (*bdrv_probe)(const uint8_t *buf, int buf_size,
+                      const char *filename);
 
     /*
      * Open the node: @options are the node's options (the driver reads
@@ -213,6 +229,11 @@ struct BlockDriver {
 struct BdrvChildClass {
     /* A BlockDriverState parent (rather than a BlockBackend, a job). */
     bool parent_is_bds;
+    /*
+     * bdrv_replace_node() leaves the edge where it is: the parent uses
+     * that very node, not whatever takes its place (a job's own edges).
+     */
+    bool stay_at_node;
     /* "node 'x'", "block device 'y'": for messages.  Caller frees. */
     char *(*get_parent_desc)(BdrvChild *c);
     /*
@@ -303,6 +324,13 @@ struct BlockDriverState {
     QLIST_HEAD(, BdrvChild) children;
     BdrvChild *file;
     BdrvChild *backing;
+    /*
+     * The backing file the image's metadata names (a file name, maybe
+     * relative to the image), and its format ("" when unnamed); what the
+     * driver sets at open, for bdrv_open_backing().
+     */
+    char backing_file[4096];
+    char backing_format[16];
     /* Edges from parents. */
     QLIST_HEAD(, BdrvChild) parents;
 
@@ -395,6 +423,16 @@ void bdrv_refresh_filename(BlockDriverState *bs);
 
 /* What "actual-size" reports; -errno if unknown. */
 int64_t bdrv_get_allocated_file_size(BlockDriverState *bs);
+
+/*
+ * Give @bs its backing file at the end of its driver's bdrv_open: @ref
+ * when the user named one (a null @ref means "none"), else, when @has_ref
+ * is false, the file bs->backing_file names, opened read-only with the
+ * format bs->backing_format (probed when empty), relative to the image's
+ * directory.  Returns false with @errp set on failure.
+ */
+bool bdrv_open_backing(BlockDriverState *bs, bool has_ref,
+                       BlockdevRefOrNull *ref, Error **errp);
 
 /* Register a driver (block.c). */
 void bdrv_register(BlockDriver *bdrv);
