@@ -4,6 +4,7 @@
 #   make check      build and run every test (unit, sanitizer tree, iotests)
 #   make demo       build and run the live-mirror demo
 #   make bench-micro   micro-benchmarks (coroutines, HBitmap)
+#   make bench-io   the block layer's I/O beside fio (IO_BENCH_ARGS=...)
 #   make fuzz       build the libFuzzer targets with clang and run each
 #
 # A missing build dependency is installed by scripts/install-deps.sh when
@@ -16,7 +17,8 @@ FUZZ_SECONDS ?= 60
 MESON     ?= meson
 NINJA     ?= ninja
 
-.PHONY: all deps build build-san check check-unit demo bench-micro fuzz clean distclean
+.PHONY: all deps build build-san check check-unit demo bench-micro bench-io \
+	fuzz clean distclean
 
 all: build
 
@@ -52,6 +54,12 @@ demo: build
 bench-micro: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD) bench/bench-micro
 	$(BUILD)/bench/bench-micro
+
+# BlockBackend -> io.c -> file node (cache.direct=on, aio=io_uring) beside
+# fio on a 1 GiB file in $TMPDIR; e.g. IO_BENCH_ARGS="--repeat 3 --dir /var/tmp"
+bench-io: $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD) bench/io-bench
+	python3 bench/io-bench.py --build $(BUILD) $(IO_BENCH_ARGS)
 
 # libFuzzer targets, built with clang, ASan and UBSan; each runs for
 # FUZZ_SECONDS from the seed corpus in tests/fuzz/corpus/<target>.

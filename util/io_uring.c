@@ -26,8 +26,10 @@
  *     overflow list.  Requests beyond that stay pending until completions
  *     make room.
  *   - Whenever something is pending or SQEs are made but not yet accepted
- *     by the kernel, submit_bh is scheduled or a flush is about to run: a
- *     request never waits for some unrelated event to be submitted.
+ *     by the kernel, submit_bh is scheduled or a flush is about to run (the
+ *     one that ends the completion handler, for requests queued while it
+ *     reaps): a request never waits for some unrelated event to be
+ *     submitted.
  *   - The CQ is reaped only after the eventfd is read, so a completion
  *     posted meanwhile makes the eventfd readable again instead of being
  *     missed.
@@ -96,6 +98,11 @@ struct LuringState {
     QSIMPLEQ_HEAD(, LuringRequest) pending;
     unsigned int n_pending;
     unsigned int in_kernel;
+    /*
+     * In luring_completion_cb(), whose flush at its end submits what the
+     * coroutines it wakes queue: they need no submit_bh.
+     */
+    bool reaping;
 
     QemuIOEngineStats stats;
 };
@@ -196,7 +203,12 @@ static void luring_queue(LuringState *s, LuringRequest *req)
     if (s->n_pending >= s->sq_entries) {
         /* A full SQ ring's worth: no point waiting for the turn to end */
         luring_flush(s);
-    } else {
+    } else if (!s->reaping) {
+        /*
+         * Not while reaping: a BH scheduled and then cancelled by the
+         * handler's flush would still be on the context's list, and make
+         * the next aio_poll() a wasted non-blocking turn.
+         */
         qemu_bh_schedule(s->submit_bh);
     }
 }
@@ -294,6 +306,7 @@ static void luring_completion_cb(void *opaque)
      * One CQE at a time, each marked seen before its request is handled:
      * the coroutines woken here may queue (and even flush) new requests.
      */
+    s->reaping = true;
     while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
         LuringRequest *req = io_uring_cqe_get_data(cqe);
         int res = cqe->res;
@@ -302,6 +315,7 @@ static void luring_completion_cb(void *opaque)
         s->in_kernel--;
         luring_complete(s, req, res);
     }
+    s->reaping = false;
 
     /* Resubmissions, requests that waited for room, and new ones: now */
     luring_flush(s);
