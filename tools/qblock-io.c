@@ -11,7 +11,9 @@
  * BlockBackend.  Each -c string is split at blanks into argv, checked
  * against the command table (argument counts, an open file, a writable
  * node) and run; a failing command makes the exit status 1, but the
- * following commands still run, as qemu-io does.
+ * following commands still run, as qemu-io does.  Without -c, the
+ * commands come from stdin, one a line after a prompt, until "quit" or
+ * the end of the input (see command_loop()).
  *
  * Output keeps qemu-io's buffering: results go to stdout, which the C
  * library buffers when it is a pipe, and complaints about the command line
@@ -22,6 +24,8 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/epoll.h>
 
 #include "qemu/keyval.h"
 #include "qapi/error.h"
@@ -39,9 +43,14 @@ typedef struct IoCmd {
     bool writes;                /* refused on a read-only node */
     const char *args;           /* NULL: none shown */
     const char *oneline;
+    const char *altname;        /* a second name, or NULL */
+    const char *help;           /* the text of "help NAME", or NULL */
 } IoCmd;
 
 static BlockBackend *io_blk;
+
+/* Set by "quit": no further command runs. */
+static bool io_quit;
 
 /*
  * Numbers and their printing
@@ -135,13 +144,17 @@ static char *size_str(double value)
     return g_strdup_printf("%s %s", num, units[i]);
 }
 
-static char *time_str(int64_t ns)
+/*
+ * A duration as qemu-io prints it: "SS.CC sec" under a minute, then
+ * "MM:SS.CC" and "H:MM:SS.CC"; @fixed always takes the last form (-C).
+ */
+static char *time_str(int64_t ns, bool fixed)
 {
     double secs = ns / 1e9;
     unsigned int whole = (unsigned int)secs;
     unsigned int cents = (unsigned int)((secs - whole) * 100);
 
-    if (whole >= 3600) {
+    if (fixed || whole >= 3600) {
         return g_strdup_printf("%u:%02u:%02u.%02u", whole / 3600,
                                whole / 60 % 60, whole % 60, cents);
     }
@@ -152,21 +165,31 @@ static char *time_str(int64_t ns)
     return g_strdup_printf("%02u.%02u sec", whole, cents);
 }
 
+/*
+ * The statistics after a request: two lines for people or, with @cflag,
+ * one line "bytes,ops,time,bytes/sec,ops/sec" for scripts.
+ */
 static void print_report(const char *op, int64_t ns, int64_t offset,
-                         int64_t count, int64_t total, int ops)
+                         int64_t count, int64_t total, int ops, bool cflag)
 {
     double secs = ns / 1e9;
+    double rate = secs > 0 ? total / secs : INFINITY;
+    double op_rate = secs > 0 ? ops / secs : INFINITY;
     g_autofree char *s_total = NULL;
     g_autofree char *s_rate = NULL;
-    g_autofree char *s_time = NULL;
+    g_autofree char *s_time = time_str(ns, cflag);
 
+    if (cflag) {
+        printf("%" PRId64 ",%d,%s,%.3f,%.3f\n", total, ops, s_time, rate,
+               op_rate);
+        return;
+    }
     printf("%s %" PRId64 "/%" PRId64 " bytes at offset %" PRId64 "\n",
            op, total, count, offset);
     s_total = size_str(total);
-    s_rate = size_str(secs > 0 ? total / secs : INFINITY);
-    s_time = time_str(ns);
+    s_rate = size_str(rate);
     printf("%s, %d ops; %s (%s/sec and %.4f ops/sec)\n", s_total, ops,
-           s_time, s_rate, secs > 0 ? ops / secs : INFINITY);
+           s_time, s_rate, op_rate);
 }
 
 static int parse_pattern(const char *arg)
@@ -203,9 +226,10 @@ static void dump_buffer(const uint8_t *buf, int64_t offset, int64_t len)
 
 static const IoCmd *find_cmd(const char *name);
 
-static void help_oneline(const IoCmd *ct)
+/* The summary line of @ct, which the user called @name. */
+static void help_oneline(const char *name, const IoCmd *ct)
 {
-    printf("%s ", ct->name);
+    printf("%s ", name);
     if (ct->args) {
         printf("%s ", ct->args);
     }
@@ -215,12 +239,17 @@ static void help_oneline(const IoCmd *ct)
 /* A command's options or arguments were wrong: show its synopsis. */
 static void print_cmd_usage(const IoCmd *ct)
 {
-    help_oneline(ct);
+    help_oneline(ct->name, ct);
 }
 
-/* Offset and length arguments, with qemu-io's checks; false on error. */
+/*
+ * Offset and length arguments, with qemu-io's checks; false on error.
+ * A length above BDRV_REQUEST_MAX_BYTES is refused, and the message then
+ * carries @limit_note, unless @limit_note is NULL (no limit).
+ */
 static bool parse_off_len(const char *soff, const char *slen,
-                          int64_t *offset, int64_t *count)
+                          int64_t *offset, int64_t *count,
+                          const char *limit_note)
 {
     *offset = cvtnum(soff);
     if (*offset < 0) {
@@ -232,9 +261,9 @@ static bool parse_off_len(const char *soff, const char *slen,
         print_cvtnum_err(*count, slen);
         return false;
     }
-    if (*count > BDRV_REQUEST_MAX_BYTES) {
-        printf("length cannot exceed %" PRId64 ", given %s\n",
-               (int64_t)BDRV_REQUEST_MAX_BYTES, slen);
+    if (limit_note && *count > BDRV_REQUEST_MAX_BYTES) {
+        printf("length cannot exceed %" PRId64 "%s, given %s\n",
+               (int64_t)BDRV_REQUEST_MAX_BYTES, limit_note, slen);
         return false;
     }
     return true;
@@ -253,32 +282,46 @@ static int64_t pattern_mismatch(const uint8_t *buf, int64_t len, int pattern)
     return -1;
 }
 
+/* The flags of the vector and aio commands. */
+typedef struct VecFlags {
+    int pattern;                /* -P; -1 if not given */
+    bool cflag;                 /* -C: statistics for scripts */
+    bool qflag;                 /* -q: no statistics */
+    bool vflag;                 /* -v: dump the data read */
+    BdrvRequestFlags flags;     /* -f: BDRV_REQ_FUA */
+} VecFlags;
+
 /*
- * The flags read, readv, writev, aio_read and aio_write share: -P PATTERN,
- * -q and (for reads) -v, as @optstring allows.  On a bad flag prints the
- * usage of the command named @cmd and returns false; optind is left at the
- * first operand.
+ * Parse the flags readv, writev, aio_read and aio_write share (-C, -f,
+ * -P PATTERN, -q, -v), as @optstring allows.  On a bad flag prints the
+ * usage of the command named @cmd and returns false; optind is left at
+ * the first operand.
  */
-static bool parse_pqv_flags(int argc, char **argv, const char *cmd,
-                            const char *optstring, int *pattern, bool *qflag,
-                            bool *vflag)
+static bool parse_vec_flags(int argc, char **argv, const char *cmd,
+                            const char *optstring, VecFlags *f)
 {
     int c;
 
     optind = 0;
     while ((c = getopt(argc, argv, optstring)) != -1) {
         switch (c) {
+        case 'C':
+            f->cflag = true;
+            break;
+        case 'f':
+            f->flags |= BDRV_REQ_FUA;
+            break;
         case 'P':
-            *pattern = parse_pattern(optarg);
-            if (*pattern < 0) {
+            f->pattern = parse_pattern(optarg);
+            if (f->pattern < 0) {
                 return false;
             }
             break;
         case 'q':
-            *qflag = true;
+            f->qflag = true;
             break;
         case 'v':
-            *vflag = true;
+            f->vflag = true;
             break;
         default:
             print_cmd_usage(find_cmd(cmd));
@@ -289,27 +332,109 @@ static bool parse_pqv_flags(int argc, char **argv, const char *cmd,
 }
 
 /*
+ * -b (the VM state area) and -c (compressed clusters) take whole sectors,
+ * as in qemu-io; false after printing which argument is not aligned.
+ */
+static bool check_sector_aligned(const char *soff, int64_t offset,
+                                 const char *scount, int64_t count)
+{
+    if (!QEMU_IS_ALIGNED(offset, BDRV_SECTOR_SIZE)) {
+        printf("%s is not a sector-aligned value for 'offset'\n", soff);
+        return false;
+    }
+    if (!QEMU_IS_ALIGNED(count, BDRV_SECTOR_SIZE)) {
+        printf("%s is not a sector-aligned value for 'count'\n", scount);
+        return false;
+    }
+    return true;
+}
+
+/*
  * Synchronous requests
  */
 
 static int cmd_read(int argc, char **argv)
 {
-    bool vflag = false, qflag = false;
+    bool bflag = false, cflag = false, qflag = false, vflag = false;
+    bool sflag = false, lflag = false;
     int pattern = -1;
-    int64_t offset, count, ns;
+    int64_t offset, count, ns, p_off = 0, p_len = 0, bad;
     g_autofree uint8_t *buf = NULL;
-    int ret;
+    int c, ret;
 
-    if (!parse_pqv_flags(argc, argv, "read", "P:qv", &pattern, &qflag,
-                         &vflag)) {
-        return -EINVAL;
+    optind = 0;
+    while ((c = getopt(argc, argv, "bCl:pP:qs:v")) != -1) {
+        switch (c) {
+        case 'b':
+            bflag = true;
+            break;
+        case 'C':
+            cflag = true;
+            break;
+        case 'l':
+            lflag = true;
+            p_len = cvtnum(optarg);
+            if (p_len < 0) {
+                print_cvtnum_err(p_len, optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'p':
+            /* Accepted and ignored, as by qemu-io. */
+            break;
+        case 'P':
+            pattern = parse_pattern(optarg);
+            if (pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'q':
+            qflag = true;
+            break;
+        case 's':
+            sflag = true;
+            p_off = cvtnum(optarg);
+            if (p_off < 0) {
+                print_cvtnum_err(p_off, optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'v':
+            vflag = true;
+            break;
+        default:
+            print_cmd_usage(find_cmd("read"));
+            return -EINVAL;
+        }
     }
     if (optind != argc - 2) {
         print_cmd_usage(find_cmd("read"));
         return -EINVAL;
     }
-    if (!parse_off_len(argv[optind], argv[optind + 1], &offset, &count)) {
+    if (!parse_off_len(argv[optind], argv[optind + 1], &offset, &count,
+                       "")) {
         return -EINVAL;
+    }
+    /* -s and -l narrow the verification, so they need -P. */
+    if (pattern < 0 && (sflag || lflag)) {
+        print_cmd_usage(find_cmd("read"));
+        return -EINVAL;
+    }
+    if (!lflag) {
+        p_len = count - p_off;
+    }
+    if (p_off > count || p_len < 0 || p_len > count - p_off) {
+        printf("pattern verification range exceeds end of read data\n");
+        return -EINVAL;
+    }
+    if (bflag) {
+        if (!check_sector_aligned(argv[optind], offset, argv[optind + 1],
+                                  count)) {
+            return -EINVAL;
+        }
+        /* The block layer keeps no VM state: no node can read it. */
+        printf("read failed: %s\n", strerror(ENOTSUP));
+        return -ENOTSUP;
     }
     buf = g_malloc(MAX(count, 1));
     ns = -g_get_monotonic_time() * 1000;
@@ -320,10 +445,13 @@ static int cmd_read(int argc, char **argv)
         return ret;
     }
     ret = 0;
-    if (pattern >= 0 && pattern_mismatch(buf, count, pattern) >= 0) {
-        printf("Pattern verification failed at offset %" PRId64 ", %"
-               PRId64 " bytes\n", offset, count);
-        ret = -EINVAL;
+    if (pattern >= 0) {
+        bad = pattern_mismatch(buf + p_off, p_len, pattern);
+        if (bad >= 0) {
+            printf("Pattern verification failed at offset %" PRId64 ", %"
+                   PRId64 " bytes\n", offset + p_off, p_len);
+            ret = -EINVAL;
+        }
     }
     if (qflag) {
         return ret;
@@ -331,21 +459,74 @@ static int cmd_read(int argc, char **argv)
     if (vflag) {
         dump_buffer(buf, offset, count);
     }
-    print_report("read", ns, offset, count, count, 1);
+    print_report("read", ns, offset, count, count, 1, cflag);
     return ret;
+}
+
+/*
+ * A buffer of @len bytes filled from the file @name, its contents
+ * repeated as often as needed; NULL after printing why.
+ */
+static uint8_t *buffer_from_file(const char *name, int64_t len)
+{
+    g_autofree uint8_t *buf = g_malloc(MAX(len, 1));
+    FILE *f = fopen(name, "r");
+    size_t got;
+    int64_t done;
+
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", name, strerror(errno));
+        return NULL;
+    }
+    got = fread(buf, 1, len, f);
+    if (ferror(f)) {
+        fprintf(stderr, "%s: %s\n", name, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    if (got == 0 && len > 0) {
+        fprintf(stderr, "%s: file is empty\n", name);
+        return NULL;
+    }
+    for (done = got; done < len; done += MIN((int64_t)got, len - done)) {
+        memcpy(buf + done, buf, MIN((int64_t)got, len - done));
+    }
+    return g_steal_pointer(&buf);
 }
 
 static int cmd_write(int argc, char **argv)
 {
-    bool qflag = false, zflag = false, uflag = false, pflag = false;
+    bool bflag = false, cflag = false, qflag = false, zflag = false;
+    bool compress = false, pflag = false;
+    const char *source = NULL;
+    BdrvRequestFlags flags = 0;
     int pattern = 0xcd;
     int64_t offset, count, ns;
     g_autofree uint8_t *buf = NULL;
     int c, ret;
 
     optind = 0;
-    while ((c = getopt(argc, argv, "P:quz")) != -1) {
+    while ((c = getopt(argc, argv, "bcCfnpP:qs:uz")) != -1) {
         switch (c) {
+        case 'b':
+            bflag = true;
+            break;
+        case 'c':
+            compress = true;
+            break;
+        case 'C':
+            cflag = true;
+            break;
+        case 'f':
+            flags |= BDRV_REQ_FUA;
+            break;
+        case 'n':
+            flags |= BDRV_REQ_NO_FALLBACK;
+            break;
+        case 'p':
+            /* Accepted and ignored, as by qemu-io. */
+            break;
         case 'P':
             pflag = true;
             pattern = parse_pattern(optarg);
@@ -356,8 +537,11 @@ static int cmd_write(int argc, char **argv)
         case 'q':
             qflag = true;
             break;
+        case 's':
+            source = optarg;
+            break;
         case 'u':
-            uflag = true;
+            flags |= BDRV_REQ_MAY_UNMAP;
             break;
         case 'z':
             zflag = true;
@@ -371,28 +555,62 @@ static int cmd_write(int argc, char **argv)
         print_cmd_usage(find_cmd("write"));
         return -EINVAL;
     }
-    if (zflag && pflag) {
+    if (bflag && zflag) {
+        printf("-b and -z cannot be specified at the same time\n");
+        return -EINVAL;
+    }
+    if ((flags & BDRV_REQ_FUA) && (bflag || compress)) {
+        printf("-f and -b or -c cannot be specified at the same time\n");
+        return -EINVAL;
+    }
+    if ((flags & BDRV_REQ_NO_FALLBACK) && !zflag) {
+        printf("-n requires -z to be specified\n");
+        return -EINVAL;
+    }
+    if ((flags & BDRV_REQ_MAY_UNMAP) && !zflag) {
+        printf("-u requires -z to be specified\n");
+        return -EINVAL;
+    }
+    if (zflag + pflag + !!source > 1) {
         printf("Only one of -z, -P, and -s can be specified at the same "
                "time\n");
         return -EINVAL;
     }
-    if (uflag && !zflag) {
-        printf("-u requires -z to be specified\n");
+    if (!parse_off_len(argv[optind], argv[optind + 1], &offset, &count,
+                       (flags & BDRV_REQ_NO_FALLBACK) ? NULL
+                                                      : " without -n")) {
         return -EINVAL;
     }
-    if (!parse_off_len(argv[optind], argv[optind + 1], &offset, &count)) {
+    if ((bflag || compress) &&
+        !check_sector_aligned(argv[optind], offset, argv[optind + 1],
+                              count)) {
         return -EINVAL;
     }
     if (!zflag) {
-        buf = g_malloc(MAX(count, 1));
-        memset(buf, pattern, count);
+        if (source) {
+            buf = buffer_from_file(source, count);
+            if (!buf) {
+                return -EINVAL;
+            }
+        } else {
+            buf = g_malloc(MAX(count, 1));
+            memset(buf, pattern, count);
+        }
+        if (bflag || compress) {
+            /*
+             * No node of this block layer stores VM state or compressed
+             * clusters, so these fail as they do on QEMU's raw format.
+             */
+            printf("write failed: %s\n", strerror(ENOTSUP));
+            return -ENOTSUP;
+        }
     }
     ns = -g_get_monotonic_time() * 1000;
     if (zflag) {
-        ret = blk_pwrite_zeroes(io_blk, offset, count,
-                                uflag ? BDRV_REQ_MAY_UNMAP : 0);
+        /* As qemu-io, -c with -z writes plain zeroes. */
+        ret = blk_pwrite_zeroes(io_blk, offset, count, flags);
     } else {
-        ret = blk_pwrite(io_blk, offset, count, buf, 0);
+        ret = blk_pwrite(io_blk, offset, count, buf, flags);
     }
     ns += g_get_monotonic_time() * 1000;
     if (ret < 0) {
@@ -400,7 +618,7 @@ static int cmd_write(int argc, char **argv)
         return ret;
     }
     if (!qflag) {
-        print_report("wrote", ns, offset, count, count, 1);
+        print_report("wrote", ns, offset, count, count, 1, cflag);
     }
     return 0;
 }
@@ -471,8 +689,10 @@ static bool vector_matches(QEMUIOVector *qiov, int pattern)
 typedef struct IoVecReq {
     bool write;
     bool aio;
+    bool cflag;
     bool qflag;
     bool vflag;
+    BdrvRequestFlags flags;
     int pattern;                /* -1: no verification */
     int64_t offset;
     QEMUIOVector qiov;
@@ -506,7 +726,7 @@ static int report_vec(IoVecReq *r, int64_t ns)
         dump_buffer(flat, r->offset, r->qiov.size);
     }
     print_report(r->write ? "wrote" : "read", ns, r->offset, r->qiov.size,
-                 r->qiov.size, 1);
+                 r->qiov.size, 1, r->cflag);
     return ret;
 }
 
@@ -516,7 +736,7 @@ static void coroutine_fn iovec_co(void *opaque)
 
     if (r->write) {
         r->ret = blk_co_pwritev(io_blk, r->offset, r->qiov.size, &r->qiov,
-                                0);
+                                r->flags);
     } else {
         r->ret = blk_co_preadv(io_blk, r->offset, r->qiov.size, &r->qiov,
                                0);
@@ -534,14 +754,13 @@ static void coroutine_fn iovec_co(void *opaque)
 static int vec_command(int argc, char **argv, bool write, bool aio)
 {
     const char *name = argv[0];
-    bool qflag = false, vflag = false;
-    int pattern = -1;
+    VecFlags f = { .pattern = -1 };
     IoVecReq *r;
     int64_t offset;
     int ret;
 
-    if (!parse_pqv_flags(argc, argv, name, write ? "P:q" : "P:qv",
-                         &pattern, &qflag, &vflag)) {
+    if (!parse_vec_flags(argc, argv, name, write ? "CfP:q" : "CP:qv",
+                         &f)) {
         return -EINVAL;
     }
     if (optind > argc - 2) {
@@ -556,13 +775,15 @@ static int vec_command(int argc, char **argv, bool write, bool aio)
     r = g_new0(IoVecReq, 1);
     r->write = write;
     r->aio = aio;
-    r->qflag = qflag;
-    r->vflag = vflag;
+    r->cflag = f.cflag;
+    r->qflag = f.qflag;
+    r->vflag = f.vflag;
+    r->flags = f.flags;
     r->offset = offset;
     if (write) {
-        r->pattern = pattern < 0 ? 0xcd : pattern;
+        r->pattern = f.pattern < 0 ? 0xcd : f.pattern;
     } else {
-        r->pattern = pattern;
+        r->pattern = f.pattern;
     }
     if (!build_vector(&r->qiov, argv, optind + 1, argc,
                       write ? r->pattern : 0)) {
@@ -609,13 +830,16 @@ static int cmd_aio_flush(int argc, char **argv)
 
 static int cmd_discard(int argc, char **argv)
 {
-    bool qflag = false;
+    bool cflag = false, qflag = false;
     int64_t offset, count, ns;
     int c, ret;
 
     optind = 0;
-    while ((c = getopt(argc, argv, "q")) != -1) {
+    while ((c = getopt(argc, argv, "Cq")) != -1) {
         switch (c) {
+        case 'C':
+            cflag = true;
+            break;
         case 'q':
             qflag = true;
             break;
@@ -628,7 +852,8 @@ static int cmd_discard(int argc, char **argv)
         print_cmd_usage(find_cmd("discard"));
         return -EINVAL;
     }
-    if (!parse_off_len(argv[optind], argv[optind + 1], &offset, &count)) {
+    if (!parse_off_len(argv[optind], argv[optind + 1], &offset, &count,
+                       "")) {
         return -EINVAL;
     }
     ns = -g_get_monotonic_time() * 1000;
@@ -639,7 +864,7 @@ static int cmd_discard(int argc, char **argv)
         return ret;
     }
     if (!qflag) {
-        print_report("discard", ns, offset, count, count, 1);
+        print_report("discard", ns, offset, count, count, 1, cflag);
     }
     return 0;
 }
@@ -1040,24 +1265,302 @@ static int cmd_close(int argc, char **argv)
     return 0;
 }
 
+/*
+ * Resizing, timing and leaving
+ */
+
+static int cmd_truncate(int argc, char **argv)
+{
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
+    Error *err = NULL;
+    int64_t offset;
+    int c, ret;
+
+    optind = 0;
+    while ((c = getopt(argc, argv, "m:")) != -1) {
+        switch (c) {
+        case 'm':
+            prealloc = qapi_enum_parse(&PreallocMode_lookup, optarg,
+                                       PREALLOC_MODE__MAX, NULL);
+            if (prealloc == PREALLOC_MODE__MAX) {
+                error_report("Invalid preallocation mode '%s'", optarg);
+                return -EINVAL;
+            }
+            break;
+        default:
+            print_cmd_usage(find_cmd("truncate"));
+            return -EINVAL;
+        }
+    }
+    /*
+     * Operands after the first are ignored, as by qemu-io; none at all
+     * (qemu-io 7.2 crashes on "truncate -m off") shows the usage.
+     */
+    if (optind >= argc) {
+        print_cmd_usage(find_cmd("truncate"));
+        return -EINVAL;
+    }
+    offset = cvtnum(argv[optind]);
+    if (offset < 0) {
+        print_cvtnum_err(offset, argv[optind]);
+        return offset;
+    }
+    ret = blk_truncate(io_blk, offset, false, prealloc, 0, &err);
+    if (ret < 0) {
+        error_report_err(err);
+        return ret;
+    }
+    return 0;
+}
+
+static void sleep_expired(void *opaque)
+{
+    bool *expired = opaque;
+
+    *expired = true;
+}
+
+/*
+ * Wait without blocking the main loop, so that aio requests in flight
+ * complete (and print their reports) meanwhile.
+ */
+static int cmd_sleep(int argc, char **argv)
+{
+    AioContext *ctx = qemu_get_aio_context();
+    QEMUTimer *timer;
+    bool expired = false;
+    int64_t deadline;
+    char *end;
+    long ms;
+
+    ms = strtol(argv[1], &end, 0);
+    if (ms < 0 || *end) {
+        printf("%s is not a valid number\n", argv[1]);
+        return -EINVAL;
+    }
+    deadline = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    if (ms > (INT64_MAX - deadline) / SCALE_MS) {
+        deadline = INT64_MAX;
+    } else {
+        deadline += ms * SCALE_MS;
+    }
+    timer = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, sleep_expired,
+                          &expired);
+    timer_mod_ns(timer, deadline);
+    while (!expired) {
+        aio_poll(ctx, true);
+    }
+    timer_free(timer);
+    return 0;
+}
+
+static int cmd_quit(int argc, char **argv)
+{
+    io_quit = true;
+    return 0;
+}
+
+static int cmd_abort(int argc, char **argv)
+{
+    /* Buffered output is lost, as a crash would lose it. */
+    abort();
+}
+
+static int cmd_sigraise(int argc, char **argv)
+{
+    int64_t sig = cvtnum(argv[1]);
+
+    if (sig < 0) {
+        print_cvtnum_err(sig, argv[1]);
+        return -EINVAL;
+    }
+    if (sig > NSIG) {
+        printf("signal argument '%s' is too large to be a valid signal\n",
+               argv[1]);
+        return -EINVAL;
+    }
+    /* Unlike abort, the output so far gets out before the signal. */
+    fflush(stdout);
+    fflush(stderr);
+    raise(sig);
+    return 0;
+}
+
+/*
+ * Extended help, shown after the summary line by "help NAME".  The layout
+ * is qemu-io's: a blank line, a sentence, an example, a paragraph, then
+ * one line per option, each line indented by one space.
+ */
+
+static const char help_read[] =
+"\n"
+" reads a range of bytes, starting at the given offset\n"
+"\n"
+" Example:\n"
+" 'read -P 0xab 4k 1k' - reads 1 KiB at offset 4 KiB and checks every byte is 0xab\n"
+"\n"
+" Reads from the open image into one buffer.  The data can be checked\n"
+" against a byte pattern, wholly or in part, or printed in hexadecimal.\n"
+" -b, -- read the VM state area instead of the disk contents\n"
+" -C, -- print the statistics as one comma-separated line\n"
+" -l, -- how many bytes -P checks (needs -P)\n"
+" -p, -- does nothing; kept so that old scripts still work\n"
+" -P, -- fail unless the data read is this byte throughout\n"
+" -q, -- print no statistics\n"
+" -s, -- where in the buffer -P starts checking (needs -P)\n"
+" -v, -- print the data read as a hex dump\n"
+"\n";
+
+static const char help_readv[] =
+"\n"
+" reads a range of bytes, starting at the given offset, into several\n"
+" buffers\n"
+"\n"
+" Example:\n"
+" 'readv 1M 4k 512' - reads 4.5 KiB at offset 1 MiB into two buffers\n"
+"\n"
+" Each length after the offset gets its own buffer, and the buffers are\n"
+" read by one vectored request.\n"
+" -C, -- print the statistics as one comma-separated line\n"
+" -P, -- fail unless the data read is this byte throughout\n"
+" -q, -- print no statistics\n"
+" -v, -- print the data read as a hex dump\n"
+"\n";
+
+static const char help_write[] =
+"\n"
+" writes a range of bytes, starting at the given offset\n"
+"\n"
+" Example:\n"
+" 'write -P 0x5a 64k 4k' - writes 4 KiB of 0x5a bytes at offset 64 KiB\n"
+"\n"
+" Writes one buffer to the open image.  Unless told otherwise every byte\n"
+" of it is 0xcd.\n"
+" -b, -- write the VM state area instead of the disk contents\n"
+" -c, -- write the data as compressed clusters\n"
+" -C, -- print the statistics as one comma-separated line\n"
+" -f, -- ask for Force Unit Access: done only once on stable storage\n"
+" -n, -- with -z, fail rather than write a buffer of zeroes\n"
+" -p, -- does nothing; kept so that old scripts still work\n"
+" -P, -- the byte to fill the buffer with\n"
+" -q, -- print no statistics\n"
+" -s, -- fill the buffer from this file, repeated as needed\n"
+" -u, -- with -z, let the range be deallocated\n"
+" -z, -- write zeroes without a buffer (a zero-write request)\n"
+"\n";
+
+static const char help_writev[] =
+"\n"
+" writes a range of bytes, starting at the given offset, from several\n"
+" buffers\n"
+"\n"
+" Example:\n"
+" 'writev 0 512 1k' - writes 1.5 KiB at offset 0 from two buffers\n"
+"\n"
+" Each length after the offset gets its own buffer, filled with 0xcd\n"
+" unless told otherwise, and the buffers go out in one vectored request.\n"
+" -C, -- print the statistics as one comma-separated line\n"
+" -f, -- ask for Force Unit Access: done only once on stable storage\n"
+" -P, -- the byte to fill the buffers with\n"
+" -q, -- print no statistics\n"
+"\n";
+
+static const char help_aio_read[] =
+"\n"
+" starts a read of a range of bytes into several buffers, and returns\n"
+"\n"
+" Example:\n"
+" 'aio_read -P 0 8k 4k 4k' - starts reading 8 KiB at offset 8 KiB\n"
+"\n"
+" Like readv, but the command returns as soon as the request is sent;\n"
+" its report comes when it completes.  Use aio_flush to wait for every\n"
+" request in flight.  A request that fails, or reads the wrong pattern,\n"
+" does not make the command itself fail.\n"
+" -C, -- print the statistics as one comma-separated line\n"
+" -P, -- complain unless the data read is this byte throughout\n"
+" -q, -- print no statistics\n"
+" -v, -- print the data read as a hex dump\n"
+"\n";
+
+static const char help_aio_write[] =
+"\n"
+" starts a write of a range of bytes from several buffers, and returns\n"
+"\n"
+" Example:\n"
+" 'aio_write -P 7 0 64k' - starts writing 64 KiB of 0x07 bytes at offset 0\n"
+"\n"
+" Like writev, but the command returns as soon as the request is sent;\n"
+" its report comes when it completes.  Use aio_flush to wait for every\n"
+" request in flight.  A request that fails does not make the command\n"
+" itself fail.\n"
+" -C, -- print the statistics as one comma-separated line\n"
+" -f, -- ask for Force Unit Access: done only once on stable storage\n"
+" -P, -- the byte to fill the buffers with\n"
+" -q, -- print no statistics\n"
+"\n";
+
+static const char help_discard[] =
+"\n"
+" discards a range of bytes, starting at the given offset\n"
+"\n"
+" Example:\n"
+" 'discard 1M 64k' - tells the image that 64 KiB at 1 MiB are unused\n"
+"\n"
+" The node may deallocate the range; what it reads as afterwards depends\n"
+" on the format and the discard mode.\n"
+" -C, -- print the statistics as one comma-separated line\n"
+" -q, -- print no statistics\n"
+"\n";
+
+/* qemu-io's open help has no closing blank line; neither has this. */
+static const char help_open[] =
+"\n"
+" opens an image, when none is open\n"
+"\n"
+" Example:\n"
+" 'open -r -t none disk.img' - opens disk.img read-only, bypassing the host cache\n"
+"\n"
+" The image is probed as the command line's file argument is, and all\n"
+" other commands then act on it.\n"
+" -d, -- the discard mode: ignore (off) or unmap (on)\n"
+" -n, -- bypass the host page cache, the same as -t none\n"
+" -r, -- open read-only\n"
+" -t, -- the cache mode (none, writeback, writethrough, directsync, unsafe)\n"
+" -U, -- share every permission with other users of the image\n";
+
+static const char help_sigraise[] =
+"\n"
+" sends a signal to this process\n"
+"\n"
+" Example:\n"
+" 'sigraise 2' - raises SIGINT\n"
+"\n"
+" The argument is the signal's number.  Output printed so far is flushed\n"
+" first, then raise(3) is called; what happens next is up to the signal's\n"
+" disposition.\n"
+"\n";
+
 static int cmd_help(int argc, char **argv);
 
 /* Sorted by name, as help lists them. */
 static const IoCmd io_cmds[] = {
+    { "abort", cmd_abort, 0, 0, true, false, NULL,
+      "simulate a program crash using abort(3)" },
     { "aio_flush", cmd_aio_flush, 0, 0, false, false, NULL,
       "completes all outstanding aio requests" },
     { "aio_read", cmd_aio_read, 2, -1, false, false,
       "[-Ciqv] [-P pattern] off len [len..]",
-      "asynchronously reads a number of bytes" },
+      "asynchronously reads a number of bytes", NULL, help_aio_read },
     { "aio_write", cmd_aio_write, 2, -1, false, true,
       "[-Cfiquz] [-P pattern] off len [len..]",
-      "asynchronously writes a number of bytes" },
+      "asynchronously writes a number of bytes", NULL, help_aio_write },
     { "alloc", cmd_alloc, 1, 2, false, false, "offset [count]",
       "checks if offset is allocated in the file" },
     { "close", cmd_close, 0, 0, false, false, NULL,
       "close the current open file" },
     { "discard", cmd_discard, 2, -1, false, true, "[-Cq] off len",
-      "discards a number of bytes at a specified offset" },
+      "discards a number of bytes at a specified offset", NULL,
+      help_discard },
     { "flush", cmd_flush, 0, 0, false, false, NULL,
       "flush all in-core file state to disk" },
     { "help", cmd_help, 0, 1, true, false, "[command]",
@@ -1070,19 +1573,28 @@ static const IoCmd io_cmds[] = {
       "prints the allocated areas of a file" },
     { "open", cmd_open, 1, -1, true, false,
       "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
-      "open the file specified by path" },
+      "open the file specified by path", NULL, help_open },
+    { "quit", cmd_quit, 0, -1, true, false, NULL,
+      "exit the program", "q" },
     { "read", cmd_read, 2, -1, false, false,
       "[-abCqv] [-P pattern [-s off] [-l len]] off len",
-      "reads a number of bytes at a specified offset" },
+      "reads a number of bytes at a specified offset", NULL, help_read },
     { "readv", cmd_readv, 2, -1, false, false,
       "[-Cqv] [-P pattern] off len [len..]",
-      "reads a number of bytes at a specified offset" },
+      "reads a number of bytes at a specified offset", NULL, help_readv },
+    { "sigraise", cmd_sigraise, 1, 1, true, false, "signal",
+      "raises a signal", NULL, help_sigraise },
+    { "sleep", cmd_sleep, 1, 1, true, false, NULL,
+      "waits for the given value in milliseconds" },
+    { "truncate", cmd_truncate, 1, 3, false, true,
+      "[-m prealloc_mode] off",
+      "truncates the current file at the given offset" },
     { "write", cmd_write, 2, -1, false, true,
       "[-bcCfnquz] [-P pattern | -s source_file] off len",
-      "writes a number of bytes at a specified offset" },
+      "writes a number of bytes at a specified offset", NULL, help_write },
     { "writev", cmd_writev, 2, -1, false, true,
       "[-Cfq] [-P pattern] off len [len..]",
-      "writes a number of bytes at a specified offset" },
+      "writes a number of bytes at a specified offset", NULL, help_writev },
 };
 
 static const IoCmd *find_cmd(const char *name)
@@ -1090,7 +1602,8 @@ static const IoCmd *find_cmd(const char *name)
     size_t i;
 
     for (i = 0; i < G_N_ELEMENTS(io_cmds); i++) {
-        if (!strcmp(io_cmds[i].name, name)) {
+        if (!strcmp(io_cmds[i].name, name) ||
+            (io_cmds[i].altname && !strcmp(io_cmds[i].altname, name))) {
             return &io_cmds[i];
         }
     }
@@ -1104,7 +1617,7 @@ static int cmd_help(int argc, char **argv)
 
     if (argc == 1) {
         for (i = 0; i < G_N_ELEMENTS(io_cmds); i++) {
-            help_oneline(&io_cmds[i]);
+            help_oneline(io_cmds[i].name, &io_cmds[i]);
         }
         printf("\nUse 'help commandname' for extended help.\n");
         return 0;
@@ -1114,11 +1627,17 @@ static int cmd_help(int argc, char **argv)
         printf("command %s not found\n", argv[1]);
         return -EINVAL;
     }
-    help_oneline(ct);
+    help_oneline(argv[1], ct);
+    if (ct->help) {
+        fputs(ct->help, stdout);
+    }
     return 0;
 }
 
-/* Run one -c string; a negative return makes the exit status 1. */
+/*
+ * Run one command line (a -c string or a line of stdin); a negative
+ * return makes the exit status 1.
+ */
 static int run_command(const char *line)
 {
     g_auto(GStrv) argv = NULL;
@@ -1158,6 +1677,123 @@ static int run_command(const char *line)
         return -EACCES;
     }
     return ct->func(argc, argv);
+}
+
+/*
+ * Interactive mode: commands from stdin, one a line
+ *
+ * Lines are cut out of our own buffer rather than read with stdio, so
+ * that a FIFO or a pipe is only waited on when no whole line is left;
+ * the wait is an aio_poll() of the main context, in which aio requests
+ * in flight go on completing.  A regular file or /dev/null cannot be
+ * watched (epoll refuses them) and never blocks, so it is read directly.
+ */
+typedef struct StdinReader {
+    GString *buf;               /* read, not yet returned */
+    bool pollable;
+    bool readable;              /* set by the fd handler */
+    bool eof;
+} StdinReader;
+
+static bool fd_is_pollable(int fd)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    bool ok;
+
+    if (ep < 0) {
+        return false;
+    }
+    ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+    close(ep);
+    return ok;
+}
+
+static void stdin_readable(void *opaque)
+{
+    StdinReader *r = opaque;
+
+    r->readable = true;
+}
+
+/* Read once more from stdin, waiting in the main loop if needed. */
+static void stdin_fill(StdinReader *r)
+{
+    AioContext *ctx = qemu_get_aio_context();
+    char chunk[4096];
+    ssize_t n;
+
+    if (r->pollable) {
+        r->readable = false;
+        aio_set_fd_handler(ctx, STDIN_FILENO, stdin_readable, NULL, r);
+        while (!r->readable) {
+            aio_poll(ctx, true);
+        }
+        aio_set_fd_handler(ctx, STDIN_FILENO, NULL, NULL, NULL);
+    }
+    do {
+        n = read(STDIN_FILENO, chunk, sizeof(chunk));
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        r->eof = true;
+        return;
+    }
+    g_string_append_len(r->buf, chunk, n);
+}
+
+/*
+ * The next line, without its newline (the caller frees it); the last
+ * line counts even without one.  NULL at the end of the input.
+ */
+static char *stdin_next_line(StdinReader *r)
+{
+    char *nl;
+    char *line;
+
+    while (!(nl = memchr(r->buf->str, '\n', r->buf->len))) {
+        if (r->eof) {
+            if (!r->buf->len) {
+                return NULL;
+            }
+            line = g_strndup(r->buf->str, r->buf->len);
+            g_string_truncate(r->buf, 0);
+            return line;
+        }
+        stdin_fill(r);
+    }
+    line = g_strndup(r->buf->str, nl - r->buf->str);
+    g_string_erase(r->buf, 0, nl - r->buf->str + 1);
+    return line;
+}
+
+/*
+ * Prompt, read, run, until "quit" or the end of stdin.  As qemu-io, the
+ * prompt is the program's name and "> ", also when stdin is not a
+ * terminal, and the one after the last line is left without a newline.
+ */
+static int command_loop(void)
+{
+    StdinReader r = {
+        .buf = g_string_new(NULL),
+        .pollable = fd_is_pollable(STDIN_FILENO),
+    };
+    int status = 0;
+
+    while (!io_quit) {
+        g_autofree char *line = NULL;
+
+        printf("%s> ", g_get_prgname());
+        fflush(stdout);
+        line = stdin_next_line(&r);
+        if (!line) {
+            break;
+        }
+        if (run_command(line) < 0) {
+            status = 1;
+        }
+    }
+    g_string_free(r.buf, true);
+    return status;
 }
 
 static void usage(void)
@@ -1269,6 +1905,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* As qemu-io: a reader that goes away is an error on write. */
+    signal(SIGPIPE, SIG_IGN);
     qemu_init_main_loop(&error_fatal);
     bdrv_init();
 
@@ -1278,7 +1916,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    for (i = 0; i < cmds->len; i++) {
+    if (!cmds->len) {
+        status = command_loop();
+    }
+    for (i = 0; i < cmds->len && !io_quit; i++) {
         if (run_command(g_ptr_array_index(cmds, i)) < 0) {
             status = 1;
         }
