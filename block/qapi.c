@@ -14,6 +14,7 @@ static ImageInfo *bdrv_image_info(BlockDriverState *bs, bool flat)
 {
     ImageInfo *info = g_new0(ImageInfo, 1);
     BlockDriverInfo bdi;
+    Error *err = NULL;
     int64_t size;
 
     info->filename = g_strdup(bs->filename);
@@ -33,12 +34,25 @@ static ImageInfo *bdrv_image_info(BlockDriverState *bs, bool flat)
             info->cluster_size = bdi.cluster_size;
         }
     }
-    if (bs->backing) {
-        info->backing_filename = g_strdup(bs->backing->bs->filename);
-        info->full_backing_filename = g_strdup(bs->backing->bs->filename);
-        if (!flat) {
-            info->backing_image = bdrv_image_info(bs->backing->bs, flat);
-        }
+    /*
+     * As QEMU: the backing file as the image names it, that name
+     * resolved against the image's directory, the format the image
+     * names, whether or not the backing node is open.
+     */
+    if (bs->backing_file[0]) {
+        info->backing_filename = g_strdup(bs->backing_file);
+        info->full_backing_filename = bdrv_get_full_backing_filename(bs);
+    }
+    if (bs->backing_format[0]) {
+        info->backing_filename_format = g_strdup(bs->backing_format);
+    }
+    if (bs->backing && !flat) {
+        info->backing_image = bdrv_image_info(bs->backing->bs, flat);
+    }
+    info->format_specific = bdrv_get_specific_info(bs, &err);
+    if (err) {
+        /* QEMU leaves the member out when the driver cannot answer. */
+        error_free(err);
     }
     return info;
 }

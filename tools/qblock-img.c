@@ -108,36 +108,17 @@ static bool parse_img_size(const char *s, int64_t *value)
 }
 
 /*
- * Open @filename as format @fmt (NULL: raw, the only format known) over a
- * file node; writable if @write.
+ * Open @filename as format @fmt (NULL: probed from its first bytes) over
+ * a file node, with its backing chain; writable if @write.
  */
 static BlockBackend *img_open(const char *filename, const char *fmt,
                               bool write, Error **errp)
 {
-    BlockdevRef file_ref = {
-        .type = QTYPE_QDICT,
-        .u.definition = {
-            .driver = BLOCKDEV_DRIVER_FILE,
-            .has_read_only = true,
-            .read_only = !write,
-            .u.file = { .filename = (char *)filename },
-        },
-    };
-    BlockdevOptions top = {
-        .has_read_only = true,
-        .read_only = !write,
-    };
     BlockDriverState *bs;
     BlockBackend *blk;
     uint64_t perm = BLK_PERM_CONSISTENT_READ;
 
-    if (fmt && strcmp(fmt, "raw")) {
-        error_setg(errp, "Unknown driver '%s'", fmt);
-        return NULL;
-    }
-    top.driver = BLOCKDEV_DRIVER_RAW;
-    top.u.raw.file = &file_ref;
-    bs = bdrv_open_blockdev(&top, errp);
+    bs = bdrv_open_image(filename, fmt, write ? BDRV_O_RDWR : 0, errp);
     if (!bs) {
         return NULL;
     }
@@ -162,64 +143,63 @@ static BlockBackend *img_open(const char *filename, const char *fmt,
 static int img_create(int argc, char **argv)
 {
     const char *fmt = "raw";
-    const char *opts = NULL;
+    const char *base_filename = NULL, *base_fmt = NULL;
     const char *filename;
+    g_autoptr(GString) opts = NULL;
+    Error *err = NULL;
     int64_t size = -1;
-    g_autofree uint8_t *zero = NULL;
-    int fd, c;
+    bool quiet = false, unsafe = false;
+    int c;
 
     optind = 0;
-    while ((c = getopt(argc, argv, ":hf:o:q")) != -1) {
+    while ((c = getopt(argc, argv, ":hf:o:qb:F:u")) != -1) {
         switch (c) {
         case 'f':
             fmt = optarg;
             break;
         case 'o':
-            opts = optarg;
+            /* Repeated -o options add up, as in qemu-img. */
+            if (!opts) {
+                opts = g_string_new(optarg);
+            } else {
+                g_string_append_printf(opts, ",%s", optarg);
+            }
             break;
         case 'q':
+            quiet = true;
+            break;
+        case 'b':
+            base_filename = optarg;
+            break;
+        case 'F':
+            base_fmt = optarg;
+            break;
+        case 'u':
+            unsafe = true;
             break;
         default:
             other_option(c, argv);
         }
     }
+    if (opts && (!strcmp(opts->str, "help") || !strcmp(opts->str, "?"))) {
+        const char *target = optind < argc ? argv[optind] : NULL;
+
+        if (!bdrv_print_create_options(fmt, target, &err)) {
+            error_report_err(err);
+            return 1;
+        }
+        return 0;
+    }
+    if (opts && (opts->str[0] == ',' ||
+                 (opts->len && opts->str[opts->len - 1] == ','))) {
+        error_report("Invalid option list: %s", opts->str);
+        return 1;
+    }
     if (optind >= argc) {
         error_exit("Expecting image file name");
     }
     filename = argv[optind++];
-    if (strcmp(fmt, "raw")) {
-        error_report("%s: Unknown file format '%s'", filename, fmt);
-        return 1;
-    }
-    if (opts) {
-        g_auto(GStrv) kv = g_strsplit(opts, ",", -1);
-        int i;
-
-        for (i = 0; kv[i]; i++) {
-            if (g_str_has_prefix(kv[i], "size=")) {
-                if (!parse_img_size(kv[i] + 5, &size)) {
-                    error_report("%s: Parameter 'size' expects a "
-                                 "non-negative number below 2^64", filename);
-                    error_printf("Optional suffix k, M, G, T, P or E means "
-                                 "kilo-, mega-, giga-, tera-, peta-\n"
-                                 "and exabytes, respectively.\n");
-                    return 1;
-                }
-            } else {
-                g_autofree char *key = g_strndup(kv[i],
-                                                 strcspn(kv[i], "="));
-
-                error_report("%s: Invalid parameter '%s'", filename, key);
-                return 1;
-            }
-        }
-    }
     if (optind < argc) {
-        if (size >= 0) {
-            error_report("%s: The image size must be specified only once",
-                         filename);
-            return 1;
-        }
         if (!parse_img_size(argv[optind], &size)) {
             error_report("Invalid image size specified. You may use k, M, "
                          "G, T, P or E suffixes for");
@@ -228,44 +208,22 @@ static int img_create(int argc, char **argv)
             return 1;
         }
         optind++;
+        if (opts && (g_str_has_prefix(opts->str, "size=") ||
+                     strstr(opts->str, ",size="))) {
+            error_report("%s: The image size must be specified only once",
+                         filename);
+            return 1;
+        }
     }
     if (optind != argc) {
         error_exit("Unexpected argument: %s", argv[optind]);
     }
-    if (size < 0) {
-        error_report("%s: Image creation needs a size parameter", filename);
+    if (!bdrv_img_create(filename, fmt, base_filename, base_fmt,
+                         opts ? opts->str : NULL, size, unsafe, quiet,
+                         &err)) {
+        error_reportf_err(err, "%s: ", filename);
         return 1;
     }
-    printf("Formatting '%s', fmt=raw size=%" PRId64 "\n", filename, size);
-    fflush(stdout);
-    fd = open(filename, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        error_report("%s: Could not create '%s': %s", filename, filename,
-                     strerror(errno));
-        return 1;
-    }
-    if (ftruncate(fd, size) < 0) {
-        error_report("%s: Could not resize file: %s", filename,
-                     strerror(errno));
-        close(fd);
-        return 1;
-    }
-    /*
-     * As QEMU does, allocate the first block so that probing the alignment
-     * of a later O_DIRECT open sees data rather than a hole.
-     */
-    if (size > 0) {
-        size_t n = MIN(size, 4096);
-
-        zero = g_malloc0(n);
-        if (pwrite(fd, zero, n, 0) < 0) {
-            error_report("%s: Could not write: %s", filename,
-                         strerror(errno));
-            close(fd);
-            return 1;
-        }
-    }
-    close(fd);
     return 0;
 }
 
@@ -772,6 +730,185 @@ static int img_convert(int argc, char **argv)
     return ret;
 }
 
+/*
+ * check
+ */
+
+static void check_print_human(const BdrvCheckResult *r)
+{
+    if (!(r->corruptions || r->leaks || r->check_errors)) {
+        printf("No errors were found on the image.\n");
+    } else {
+        if (r->corruptions) {
+            printf("\n%d errors were found on the image.\n"
+                   "Data may be corrupted, or further writes to the image "
+                   "may corrupt it.\n", r->corruptions);
+        }
+        if (r->leaks) {
+            printf("\n%d leaked clusters were found on the image.\n"
+                   "This means waste of disk space, but no harm to data.\n",
+                   r->leaks);
+        }
+        if (r->check_errors) {
+            printf("\n%d internal errors have occurred during the check.\n",
+                   r->check_errors);
+        }
+    }
+    if (r->bfi.total_clusters != 0 && r->bfi.allocated_clusters != 0) {
+        printf("%" PRIu64 "/%" PRIu64 " = %0.2f%% allocated, "
+               "%0.2f%% fragmented, %0.2f%% compressed clusters\n",
+               r->bfi.allocated_clusters, r->bfi.total_clusters,
+               r->bfi.allocated_clusters * 100.0 / r->bfi.total_clusters,
+               r->bfi.fragmented_clusters * 100.0 /
+               r->bfi.allocated_clusters,
+               r->bfi.compressed_clusters * 100.0 /
+               r->bfi.allocated_clusters);
+    }
+    if (r->image_end_offset > 0) {
+        printf("Image end offset: %" PRId64 "\n", r->image_end_offset);
+    }
+}
+
+/* The members QEMU prints, in the order qemu-img 7.2 prints them. */
+static void check_print_json(const BdrvCheckResult *r, const char *filename,
+                             const char *format)
+{
+    g_autofree char *quoted = g_strescape(filename, NULL);
+
+    printf("{\n");
+    if (r->image_end_offset > 0) {
+        printf("    \"image-end-offset\": %" PRId64 ",\n",
+               r->image_end_offset);
+    }
+    printf("    \"total-clusters\": %" PRIu64 ",\n", r->bfi.total_clusters);
+    if (r->corruptions) {
+        printf("    \"corruptions\": %d,\n", r->corruptions);
+    }
+    printf("    \"check-errors\": %d,\n", r->check_errors);
+    if (r->leaks) {
+        printf("    \"leaks\": %d,\n", r->leaks);
+    }
+    if (r->leaks_fixed) {
+        printf("    \"leaks-fixed\": %d,\n", r->leaks_fixed);
+    }
+    if (r->corruptions_fixed) {
+        printf("    \"corruptions-fixed\": %d,\n", r->corruptions_fixed);
+    }
+    if (r->bfi.allocated_clusters) {
+        printf("    \"allocated-clusters\": %" PRIu64 ",\n",
+               r->bfi.allocated_clusters);
+    }
+    if (r->bfi.fragmented_clusters) {
+        printf("    \"fragmented-clusters\": %" PRIu64 ",\n",
+               r->bfi.fragmented_clusters);
+    }
+    if (r->bfi.compressed_clusters) {
+        printf("    \"compressed-clusters\": %" PRIu64 ",\n",
+               r->bfi.compressed_clusters);
+    }
+    printf("    \"filename\": \"%s\",\n"
+           "    \"format\": \"%s\"\n}\n", quoted, format);
+}
+
+/*
+ * Exit status as qemu-img: 0 clean, 1 the check could not run, 2
+ * corruptions, 3 leaks only, 63 the format has no check.
+ */
+static int img_check(int argc, char **argv)
+{
+    const char *fmt = NULL, *output = NULL, *filename;
+    BdrvCheckMode fix = 0;
+    BdrvCheckResult r, fixed;
+    BlockBackend *blk;
+    Error *err = NULL;
+    bool json = false, quiet = false;
+    int c, ret;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":hf:r:qU", output_opts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'r':
+            if (!strcmp(optarg, "leaks")) {
+                fix = BDRV_FIX_LEAKS;
+            } else if (!strcmp(optarg, "all")) {
+                fix = BDRV_FIX_LEAKS | BDRV_FIX_ERRORS;
+            } else {
+                error_exit("Unknown option value for -r "
+                           "(expecting 'leaks' or 'all'): %s", optarg);
+            }
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'U':
+            break;
+        case OPT_OUTPUT:
+            output = optarg;
+            break;
+        default:
+            other_option(c, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        error_exit("Expecting one image file name");
+    }
+    filename = argv[optind];
+    if (output && !parse_output(output, &json)) {
+        return 1;
+    }
+    blk = img_open(filename, fmt, fix != 0, &err);
+    if (!blk) {
+        error_reportf_err(err, "Could not open '%s': ", filename);
+        return 1;
+    }
+    ret = bdrv_check(blk_bs(blk), &r, fix);
+    if (ret == -ENOTSUP) {
+        error_report("This image format does not support checks");
+        blk_unref(blk);
+        return 63;
+    }
+    if (ret == 0 && (r.leaks_fixed || r.corruptions_fixed)) {
+        fixed = r;
+        if (!json && !quiet) {
+            printf("The following inconsistencies were found and repaired:"
+                   "\n\n    %d leaked clusters\n    %d corruptions\n\n"
+                   "Double checking the fixed image now...\n",
+                   r.leaks_fixed, r.corruptions_fixed);
+        }
+        ret = bdrv_check(blk_bs(blk), &r, 0);
+        r.leaks_fixed = fixed.leaks_fixed;
+        r.corruptions_fixed = fixed.corruptions_fixed;
+    }
+    if (ret < 0 && ret != -ENOTSUP) {
+        error_report("Check failed: %s", strerror(-ret));
+        blk_unref(blk);
+        return 1;
+    }
+    if (!quiet) {
+        if (json) {
+            check_print_json(&r, filename,
+                             bdrv_get_format_name(blk_bs(blk)));
+        } else {
+            check_print_human(&r);
+        }
+    }
+    blk_unref(blk);
+    if (r.check_errors) {
+        return 1;
+    }
+    if (r.corruptions) {
+        return 2;
+    }
+    if (r.leaks) {
+        return 3;
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     printf("Usage: qblock-img [standard options] command [command options]\n"
@@ -796,6 +933,7 @@ int main(int argc, char **argv)
         { "map", img_map },
         { "compare", img_compare },
         { "convert", img_convert },
+        { "check", img_check },
     };
     size_t i;
 
