@@ -5,9 +5,9 @@
  * order given (a --monitor must follow its --chardev), errors name the
  * option ("qblockd: --chardev socket: chardev: no id specified") and exit
  * with status 1.  After start-up it runs the main AioContext until a quit
- * command or SIGTERM/SIGINT/SIGHUP, then shuts down in order: monitors
- * flush their replies, chardevs close and remove their socket files, the
- * PID file goes, and the exit status is 0.
+ * command or SIGTERM/SIGINT/SIGHUP, then shuts down in order: jobs are
+ * cancelled, monitors flush their replies, chardevs close and remove
+ * their socket files, the PID file goes, and the exit status is 0.
  *
  * Signals are taken through a signalfd in the event loop, so a handler
  * never runs in the middle of anything.
@@ -25,6 +25,7 @@
 #include "qapi/visitor.h"
 #include "qapi-visit.h"
 #include "qemu/aio.h"
+#include "qemu/job.h"
 #include "qemu/json-stream.h"
 #include "qemu/keyval.h"
 #include "qemu/trace-control.h"
@@ -407,6 +408,12 @@ int main(int argc, char **argv)
     }
 
     trace_qblockd_exit();
+    /*
+     * As QEMU's daemon: every job is cancelled, forced (a ready mirror
+     * does not pivot), paused or error-stopped ones too, and their
+     * events still reach the monitors.
+     */
+    job_cancel_sync_all();
     monitor_cleanup();
     blockdev_close_all();
     chardev_close_all();
