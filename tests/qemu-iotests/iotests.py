@@ -471,6 +471,46 @@ class QMPClient:
         self.events = []
 
 
+def _log_msg(msg, filters):
+    log(msg, filters=[filter_qmp] + list(filters))
+
+
+def xcmd(d, command, args=None, filters=()):
+    """Send a command and log, in the order they arrive, the events
+    queued before it, the events that come before its reply, and the
+    reply (the event order around a reply is part of what QEMU shows).
+    Returns the reply."""
+    for ev in d.qmp.get_events():
+        _log_msg(ev, filters)
+    msg = {'execute': command}
+    if args is not None:
+        msg['arguments'] = args
+    d.qmp.send(msg)
+    while True:
+        reply = d.qmp.recv()
+        _log_msg(reply, filters)
+        if not (isinstance(reply, dict) and 'event' in reply):
+            return reply
+
+
+def xwait(d, name, match=None, filters=(), timeout=DEFAULT_TIMEOUT):
+    """Log every event until (and including) the first called name that
+    matches match; return that one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if d.qmp.events:
+            ev = d.qmp.events.pop(0)
+        else:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QMPTimeout('event %s did not arrive' % name)
+            ev = d.qmp.recv(left)
+        _log_msg(ev, filters)
+        if isinstance(ev, dict) and ev.get('event') == name and \
+                (match is None or dict_match(match, ev)):
+            return ev
+
+
 def dict_match(pattern, value):
     """True if every member of pattern is in value with a matching value;
     lists match element by element; anything else must be equal."""
