@@ -63,6 +63,9 @@ void bdrv_init(void)
     bdrv_register(&bdrv_null_aio);
     bdrv_register(&bdrv_raw);
     bdrv_register(&bdrv_file);
+    bdrv_register(&bdrv_qcow2);
+    qcow2_backing_register(&bdrv_qcow2);
+    bdrv_register(&bdrv_blkdebug);
 }
 
 BlockDriver *bdrv_find_format(const char *format_name)
@@ -914,6 +917,14 @@ static const char *bdrv_probe_node(BlockDriverState *bs, Error **errp)
 BlockDriverState *bdrv_open_image(const char *filename, const char *format,
                                   int flags, Error **errp)
 {
+    return bdrv_open_image_named(filename, format, flags, NULL, errp);
+}
+
+BlockDriverState *bdrv_open_image_named(const char *filename,
+                                        const char *format, int flags,
+                                        const char *node_name,
+                                        Error **errp)
+{
     BlockdevOptions file_opts = {
         .driver = BLOCKDEV_DRIVER_FILE,
         .has_read_only = true,
@@ -957,6 +968,13 @@ BlockDriverState *bdrv_open_image(const char *filename, const char *format,
     json_object_set_string_member(top, "driver", format);
     json_object_set_string_member(top, "file", bdrv_get_node_name(file));
     json_object_set_boolean_member(top, "read-only", !(flags & BDRV_O_RDWR));
+    if (node_name) {
+        json_object_set_string_member(top, "node-name", node_name);
+    }
+    if ((flags & BDRV_O_NO_BACKING) && bdrv_find_format(format) &&
+        bdrv_find_format(format)->supports_backing) {
+        json_object_set_null_member(top, "backing");
+    }
     qapi_input_init(&in, false);
     if (qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
         bs = bdrv_open_blockdev(options, errp);
@@ -1056,6 +1074,26 @@ bool bdrv_open_backing(BlockDriverState *bs, bool has_ref,
     return ok;
 }
 
+int bdrv_change_backing_file(BlockDriverState *bs, const char *backing_file,
+                             const char *backing_fmt)
+{
+    int ret;
+
+    GLOBAL_STATE_CODE();
+    if (!bs->drv || !bs->drv->bdrv_change_backing_file) {
+        return -ENOTSUP;
+    }
+    if (bdrv_is_read_only(bs)) {
+        return -EACCES;
+    }
+    bdrv_drained_begin(bs);
+    ret = bs->drv->bdrv_change_backing_file(bs, backing_file, backing_fmt);
+    bdrv_drained_end(bs);
+    trace_bdrv_change_backing_file(bs, backing_file ? backing_file : "",
+                                   backing_fmt ? backing_fmt : "", ret);
+    return ret;
+}
+
 BlockDriverState *bdrv_cow_bs(BlockDriverState *bs)
 {
     return bs && bs->backing ? bs->backing->bs : NULL;
@@ -1148,6 +1186,42 @@ bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
     bdrv_drained_end(to);
     bdrv_drained_end(from);
     bdrv_unref(from);
+    return true;
+}
+
+/*
+ * Operation blockers
+ */
+
+void bdrv_op_block_all(BlockDriverState *bs, Error *reason)
+{
+    bs->op_blockers = g_slist_prepend(bs->op_blockers, reason);
+}
+
+void bdrv_op_unblock_all(BlockDriverState *bs, Error *reason)
+{
+    bs->op_blockers = g_slist_remove(bs->op_blockers, reason);
+}
+
+bool bdrv_op_is_blocked(BlockDriverState *bs, Error **errp)
+{
+    if (!bs->op_blockers) {
+        return false;
+    }
+    error_setg(errp, "Node '%s' is busy: %s", bdrv_get_node_name(bs),
+               error_get_pretty(bs->op_blockers->data));
+    return true;
+}
+
+bool bdrv_is_root_node(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    QLIST_FOREACH(c, &bs->parents, next_parent) {
+        if (c->klass->parent_is_bds) {
+            return false;
+        }
+    }
     return true;
 }
 

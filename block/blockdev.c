@@ -83,6 +83,9 @@ bool qmp_blockdev_del(const char *node_name, Error **errp)
         error_setg(errp, "Node %s is in use", node_name);
         return false;
     }
+    if (bdrv_op_is_blocked(bs, errp)) {
+        return false;
+    }
     if (!bs->monitor_owned) {
         error_setg(errp, "Node %s is not owned by the monitor",
                    bs->node_name);
@@ -111,6 +114,11 @@ bool coroutine_fn qmp_block_resize(const char *device, const char *node_name,
     }
     if (size < 0) {
         error_setg(errp, "Parameter 'size' expects a >0 size");
+        return false;
+    }
+    if (bdrv_op_is_blocked(bs, NULL)) {
+        /* QEMU names the device argument here, even when absent. */
+        error_setg(errp, "Device '%s' is in use", device ? device : "(null)");
         return false;
     }
 

@@ -197,6 +197,18 @@ void bdrv_drain_all(void)
 }
 
 /*
+ * Debug events (blkdebug): only the node's own driver sees them.
+ */
+
+void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event)
+{
+    IO_CODE();
+    if (bs && bs->drv && bs->drv->bdrv_debug_event) {
+        bs->drv->bdrv_debug_event(bs, event);
+    }
+}
+
+/*
  * Tracked requests
  */
 
@@ -488,9 +500,14 @@ static int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
         }
     }
     if (flags & BDRV_REQ_ZERO_WRITE) {
-        return bdrv_co_do_pwrite_zeroes(bs, offset, bytes, flags);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_ZERO);
+        ret = bdrv_co_do_pwrite_zeroes(bs, offset, bytes, flags);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
+        return ret;
     }
 
+    bdrv_debug_event(bs, BLKDBG_PWRITEV);
+    ret = 0;
     while (done < bytes) {
         int64_t num = MIN(bytes - done, max_chunk);
         BdrvRequestFlags f = flags;
@@ -502,11 +519,12 @@ static int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
         ret = bdrv_driver_rw(bs, true, offset + done, num, qiov,
                              qiov_offset + done, f);
         if (ret < 0) {
-            return ret;
+            break;
         }
         done += num;
     }
-    return 0;
+    bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
+    return ret;
 }
 
 /*
@@ -681,19 +699,34 @@ static int coroutine_fn bdrv_padding_rmw_read(BlockDriverState *bs,
 
     trace_bdrv_rmw_read(bs, req, offset, bytes, pad->head, pad->tail);
     if (pad->head || pad->merged) {
+        /* One block that is both head and tail fires both events. */
+        if (pad->head) {
+            bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_HEAD);
+        }
+        if (pad->merged && pad->tail) {
+            bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_TAIL);
+        }
         qemu_iovec_init_buf(&qiov, pad->buf, align);
         ret = bdrv_aligned_preadv(bs, offset, align, align, &qiov, 0);
         if (ret < 0) {
             return ret;
         }
+        if (pad->head) {
+            bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_HEAD);
+        }
+        if (pad->merged && pad->tail) {
+            bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_TAIL);
+        }
     }
     if (pad->tail && !pad->merged) {
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_TAIL);
         qemu_iovec_init_buf(&qiov, pad->tail_buf, align);
         ret = bdrv_aligned_preadv(bs, offset + bytes - align, align, align,
                                   &qiov, 0);
         if (ret < 0) {
             return ret;
         }
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_TAIL);
     }
     return 0;
 }
@@ -741,7 +774,10 @@ static int coroutine_fn bdrv_co_do_zero_pwritev(BlockDriverState *bs,
     if (bytes >= (int64_t)align) {
         int64_t middle = QEMU_ALIGN_DOWN(bytes, align);
 
+        /* The aligned middle is an aligned zero write, as in QEMU. */
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_ZERO);
         ret = bdrv_co_do_pwrite_zeroes(bs, offset, middle, flags);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
         if (ret < 0) {
             return ret;
         }
@@ -1023,6 +1059,11 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     }
     trace_bdrv_co_flush(bs);
     bdrv_inc_in_flight(bs);
+    /* QEMU's two halves of a flush, fired on the primary child. */
+    BLKDBG_EVENT(bs->file, BLKDBG_FLUSH_TO_OS);
+    if (!(bs->open_flags & BDRV_O_NO_FLUSH)) {
+        BLKDBG_EVENT(bs->file, BLKDBG_FLUSH_TO_DISK);
+    }
     if (bs->drv->bdrv_co_flush && !(bs->open_flags & BDRV_O_NO_FLUSH)) {
         ret = bs->drv->bdrv_co_flush(bs);
         if (ret < 0) {

@@ -117,6 +117,7 @@ static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
     return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
 }
 
@@ -129,6 +130,7 @@ static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
     return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
 }
 
@@ -242,6 +244,23 @@ static void raw_refresh_filename(BlockDriverState *bs)
     g_strlcpy(bs->filename, json->str, sizeof(bs->filename));
 }
 
+/*
+ * A raw image is its file: the protocol creates it with all the options
+ * (size, preallocation, ...), which block/create.c merged into @opts.
+ */
+static int raw_create(BlockDriver *drv, const char *filename,
+                      BlockCreateOpts *opts, Error **errp)
+{
+    BlockDriver *proto = bdrv_find_format("file");
+
+    return proto->bdrv_create(proto, filename, opts, errp);
+}
+
+static const BlockCreateOptDesc raw_create_opts[] = {
+    { "size", BLOCK_CREATE_OPT_SIZE, "Virtual disk size" },
+    { NULL }
+};
+
 BlockDriver bdrv_raw = {
     .format_name            = "raw",
     .instance_size          = sizeof(BDRVRawState),
@@ -259,4 +278,6 @@ BlockDriver bdrv_raw = {
     .bdrv_get_info          = raw_get_info,
     .bdrv_refresh_filename  = raw_refresh_filename,
     .bdrv_child_perm        = bdrv_default_perms,
+    .create_opts            = raw_create_opts,
+    .bdrv_create            = raw_create,
 };

@@ -53,6 +53,7 @@ typedef struct BlockBackend BlockBackend;
 enum {
     BDRV_O_RDWR        = 0x0002, /* opened read-write */
     BDRV_O_NOCACHE     = 0x0020, /* cache.direct=on: bypass the host cache */
+    BDRV_O_NO_BACKING  = 0x0100, /* bdrv_open_image: backing file not opened */
     BDRV_O_NO_FLUSH    = 0x0200, /* cache.no-flush=on: flush does nothing */
     BDRV_O_UNMAP       = 0x4000, /* discard=unmap: pass discards down */
     BDRV_O_AUTO_RDONLY = 0x20000, /* may fall back to read-only */
@@ -180,6 +181,15 @@ BlockDriverState *bdrv_new_open_driver(BlockDriver *drv,
  */
 BlockDriverState *bdrv_open_image(const char *filename, const char *format,
                                   int flags, Error **errp);
+/*
+ * As bdrv_open_image(), naming the format node @node_name (NULL: an
+ * automatic name); with BDRV_O_NO_BACKING in @flags a format's backing
+ * file stays closed (a mirror target before its pivot).
+ */
+BlockDriverState *bdrv_open_image_named(const char *filename,
+                                        const char *format, int flags,
+                                        const char *node_name,
+                                        Error **errp);
 
 /*
  * Backing files.  bdrv_cow_bs() is @bs's backing node or NULL.
@@ -192,6 +202,14 @@ BlockDriverState *bdrv_cow_bs(BlockDriverState *bs);
 bool bdrv_set_backing_hd(BlockDriverState *bs, BlockDriverState *backing_hd,
                          Error **errp);
 char *bdrv_get_full_backing_filename(BlockDriverState *bs);
+/*
+ * Rewrite the backing file name (NULL or "": none) and format (NULL:
+ * none) that @bs's image metadata names, as qemu-img rebase does; the
+ * open backing node, if any, stays as it is.  @bs must be writable.
+ * 0 or -errno (-ENOTSUP: the format cannot).
+ */
+int bdrv_change_backing_file(BlockDriverState *bs, const char *backing_file,
+                             const char *backing_fmt);
 
 /*
  * Make every parent of @from use @to instead, atomically: edges whose
@@ -201,6 +219,18 @@ char *bdrv_get_full_backing_filename(BlockDriverState *bs);
  */
 bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
                        Error **errp);
+
+/*
+ * Operation blockers: while a job uses a node it blocks it with a reason
+ * ("block device is in use by block job: mirror"); new jobs on it,
+ * blockdev-del and block_resize then fail with "Node '%s' is busy: %s".
+ */
+void bdrv_op_block_all(BlockDriverState *bs, Error *reason);
+void bdrv_op_unblock_all(BlockDriverState *bs, Error *reason);
+bool bdrv_op_is_blocked(BlockDriverState *bs, Error **errp);
+
+/* No other node uses @bs (only BlockBackends, jobs, or nothing). */
+bool bdrv_is_root_node(BlockDriverState *bs);
 
 void bdrv_ref(BlockDriverState *bs);
 /* Drop a reference; the last one drains, closes and frees the node. */
@@ -373,5 +403,75 @@ int bdrv_truncate(BdrvChild *child, int64_t offset, bool exact,
  * @entry directly.  The machinery of the synchronous forms.
  */
 void bdrv_poll_co(CoroutineEntry *entry, void *opaque, bool *done);
+
+/*
+ * Image creation (block/create.c)
+ */
+
+/*
+ * Create the image @filename of format @fmt, as qemu-img create does:
+ * @options is the "-o" string (NULL: none; "help" is handled by the
+ * caller), @base_filename / @base_fmt the backing file and its format
+ * (-b / -F; may be NULL), @img_size the virtual size in bytes, or -1 to
+ * take the backing file's.  Unless @unsafe (-u), the backing file is
+ * opened to check it and to read its size; with @unsafe it is not
+ * opened at all, so the size must be given.  Prints qemu-img's
+ * "Formatting '...', fmt=... ..." line on stdout unless @quiet.
+ * Returns false with @errp set (the caller prefixes the file name).
+ */
+bool bdrv_img_create(const char *filename, const char *fmt,
+                     const char *base_filename, const char *base_fmt,
+                     const char *options, int64_t img_size, bool unsafe,
+                     bool quiet, Error **errp);
+
+/*
+ * Print the creation options of @fmt as "-o help" does ("Supported
+ * <fmt> options:" ...); with @filename, the protocol's options too.
+ * False with @errp set if @fmt is unknown or cannot create images.
+ */
+bool bdrv_print_create_options(const char *fmt, const char *filename,
+                               Error **errp);
+
+/*
+ * Image checks (qblock-img check)
+ */
+
+typedef enum BdrvCheckMode {
+    BDRV_FIX_LEAKS  = 1,    /* free clusters that nothing uses */
+    BDRV_FIX_ERRORS = 2,    /* repair corruptions where possible */
+} BdrvCheckMode;
+
+/* Allocation figures a check gathers, as QEMU's BlockFragInfo. */
+typedef struct BlockFragInfo {
+    uint64_t allocated_clusters;
+    uint64_t total_clusters;
+    uint64_t fragmented_clusters;
+    uint64_t compressed_clusters;
+} BlockFragInfo;
+
+/* What bdrv_check() found, as QEMU's BdrvCheckResult. */
+typedef struct BdrvCheckResult {
+    int corruptions;          /* remaining after repair */
+    int leaks;                /* remaining after repair */
+    int check_errors;         /* the check itself failed to read/write */
+    int corruptions_fixed;
+    int leaks_fixed;
+    int64_t image_end_offset; /* first byte after the last used cluster */
+    BlockFragInfo bfi;
+} BdrvCheckResult;
+
+/*
+ * Check @bs's metadata and repair what @fix asks for (see the
+ * bdrv_co_check slot).  @res is zeroed first.  -ENOTSUP if the format
+ * has no check; -errno if the check could not run.
+ */
+int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res,
+                               BdrvCheckMode fix);
+int bdrv_check(BlockDriverState *bs, BdrvCheckResult *res,
+               BdrvCheckMode fix);
+
+/* The driver's format-specific info, or NULL (see the driver slot). */
+ImageInfoSpecific *bdrv_get_specific_info(BlockDriverState *bs,
+                                          Error **errp);
 
 #endif /* QBLOCK_BLOCK_BLOCK_H */

@@ -59,6 +59,48 @@ typedef struct BlockLimits {
     size_t opt_mem_alignment;
 } BlockLimits;
 
+/*
+ * Image creation options (block/create.c): the "-o" options of
+ * qblock-img create.  A driver lists the options it takes in the order
+ * qemu-img prints them in its "Formatting ..." line; block/create.c
+ * parses and type-checks the values before the driver sees them, so the
+ * getters below cannot fail.
+ */
+typedef enum BlockCreateOptType {
+    BLOCK_CREATE_OPT_STRING,    /* any text */
+    BLOCK_CREATE_OPT_BOOL,      /* on/off, yes/no, true/false */
+    BLOCK_CREATE_OPT_NUMBER,    /* a plain unsigned number */
+    BLOCK_CREATE_OPT_SIZE,      /* a size with an optional k/M/G... suffix */
+} BlockCreateOptType;
+
+typedef struct BlockCreateOptDesc {
+    const char *name;
+    BlockCreateOptType type;
+    const char *help;
+    /* Printed in the "Formatting" line when unset; NULL: not printed. */
+    const char *def_value_str;
+} BlockCreateOptDesc;
+
+/* Parsed options: name -> value text, already checked against its type. */
+typedef struct BlockCreateOpts BlockCreateOpts;
+
+/* The value of @name as given, or NULL if unset. */
+const char *bdrv_create_opt_get(BlockCreateOpts *opts, const char *name);
+bool bdrv_create_opt_get_bool(BlockCreateOpts *opts, const char *name,
+                              bool def);
+uint64_t bdrv_create_opt_get_number(BlockCreateOpts *opts, const char *name,
+                                    uint64_t def);
+uint64_t bdrv_create_opt_get_size(BlockCreateOpts *opts, const char *name,
+                                  uint64_t def);
+
+/*
+ * Create the protocol-level file @filename through the "file" driver's
+ * create slot, with the protocol options of @opts but size 0 (a format
+ * writes its metadata into the empty file afterwards).
+ */
+bool bdrv_create_file(const char *filename, BlockCreateOpts *opts,
+                      Error **errp);
+
 struct BlockDriver {
     /* The name in BlockdevDriver ('driver' of blockdev-add). */
     const char *format_name;
@@ -222,6 +264,66 @@ struct BlockDriver {
                             uint64_t shared, uint64_t *nperm,
                             uint64_t *nshared);
 
+    /*
+     * @event (BLKDBG_EVENT) has happened on this node: the layer above
+     * fired it on its child edge to us, or io.c fired it on the node it
+     * works on.  Called in the node's AioContext, in a coroutine or not;
+     * it must not yield and cannot fail.  Empty slot: the event is
+     * dropped; it is not passed on to children (as in QEMU).
+     */
+    void (*bdrv_debug_event)(BlockDriverState *bs, BlkdebugEvent event);
+
+    /*
+     * Creation (qblock-img create, drive-mirror targets).  @create_opts
+     * lists the options the driver takes, NULL-terminated, in qemu-img's
+     * print order; block/create.c adds the protocol's ones after them.
+     * bdrv_create makes the image @filename from @opts (checked against
+     * @create_opts; "size" is always set, in bytes) and returns 0 or
+     * -errno with @errp set.  It runs in the main loop outside
+     * coroutines and may poll (it uses the synchronous blk_ calls).  A
+     * format driver creates its file with bdrv_create_file().  Empty
+     * slot: the driver cannot create images ("Format driver '%s' does
+     * not support image creation").
+     */
+    const BlockCreateOptDesc *create_opts;
+    int (*bdrv_create)(BlockDriver *drv, const char *filename,
+                       BlockCreateOpts *opts, Error **errp);
+
+    /*
+     * Consistency check of the image's metadata (qblock-img check): fill
+     * @result (zeroed by the caller) with what was found, and repair
+     * what @fix asks for (BDRV_FIX_LEAKS: clusters allocated but unused;
+     * BDRV_FIX_ERRORS: corruptions the driver knows how to repair).
+     * Returns 0 when the check could run (its findings are in @result),
+     * or -errno when it could not.  The node is open read-write when
+     * @fix is not 0, and nothing else is in flight on it.  Empty slot:
+     * "This image format does not support checks" (-ENOTSUP).
+     */
+    int coroutine_fn (*bdrv_co_check)(BlockDriverState *bs,
+                                      BdrvCheckResult *result,
+                                      BdrvCheckMode fix);
+
+    /*
+     * The format-specific part of query-named-block-nodes' "image" and of
+     * qblock-img info ("format-specific"): a new object the caller frees,
+     * or NULL with @errp set on failure.  Empty slot: nothing to report.
+     */
+    ImageInfoSpecific *(*bdrv_get_specific_info)(BlockDriverState *bs,
+                                                 Error **errp);
+
+    /*
+     * Make the image's metadata name @backing_file (NULL or "": none)
+     * with format @backing_fmt (NULL: none named) as its backing file,
+     * keeping everything else the metadata holds.  Only the metadata
+     * changes: the caller attaches a backing node if it wants one.
+     * The node is open read-write and drained; runs in the main loop
+     * outside coroutines.  Updates bs->backing_file and
+     * bs->backing_format.  0 or -errno.  Empty slot: -ENOTSUP.
+     */
+    int (*bdrv_change_backing_file)(BlockDriverState *bs,
+                                    const char *backing_file,
+                                    const char *backing_fmt);
+
     QLIST_ENTRY(BlockDriver) list;
 };
 
@@ -343,6 +445,15 @@ struct BlockDriverState {
     int quiesce_counter;
 
     QLIST_HEAD(, BdrvWriteHook) write_hooks;
+    /*
+     * Why the node may not be used by a new job, deleted or resized
+     * (bdrv_op_block_all), newest first; Error objects owned by whoever
+     * blocked the node.
+     */
+    GSList *op_blockers;
+    /* Made by the block layer itself (a job's filter): hidden from the
+     * user's view of a device (query-block), as QEMU's implicit nodes. */
+    bool implicit;
     /* Dirty bitmaps, newest first (block/dirty-bitmap.c). */
     QLIST_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;
 
@@ -434,6 +545,21 @@ int64_t bdrv_get_allocated_file_size(BlockDriverState *bs);
 bool bdrv_open_backing(BlockDriverState *bs, bool has_ref,
                        BlockdevRefOrNull *ref, Error **errp);
 
+/*
+ * Tell @bs's driver that @event happened (its bdrv_debug_event slot);
+ * nothing when @bs is NULL, closed or its driver has no such slot.
+ * For error injection: see block/blkdebug.c.
+ */
+void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event);
+
+/* Fire @evt on the node of the child edge @child (may be NULL). */
+#define BLKDBG_EVENT(child, evt)                          \
+    do {                                                  \
+        if (child) {                                      \
+            bdrv_debug_event((child)->bs, evt);           \
+        }                                                 \
+    } while (0)
+
 /* Register a driver (block.c). */
 void bdrv_register(BlockDriver *bdrv);
 
@@ -441,5 +567,13 @@ extern BlockDriver bdrv_null_co;
 extern BlockDriver bdrv_null_aio;
 extern BlockDriver bdrv_raw;
 extern BlockDriver bdrv_file;
+extern BlockDriver bdrv_qcow2;
+/*
+ * Fill the bdrv_change_backing_file slot of @drv (bdrv_qcow2) from
+ * block/qcow2-backing.c; called by bdrv_init() until qcow2.c's driver
+ * table names the slot itself.
+ */
+void qcow2_backing_register(BlockDriver *drv);
+extern BlockDriver bdrv_blkdebug;
 
 #endif /* QBLOCK_BLOCK_BLOCK_INT_H */
