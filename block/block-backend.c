@@ -29,6 +29,8 @@ struct BlockBackend {
     /* Depth of drained sections of the root node. */
     int quiesce_counter;
     bool disable_request_queuing;
+    /* A block job's own handle on its node: not a user (bdrv_has_blk). */
+    bool job_owned;
     /* Requests waiting for the drained section to end. */
     CoQueue queued_requests;
     QTAILQ_ENTRY(BlockBackend) link;
@@ -151,11 +153,36 @@ bool bdrv_has_blk(BlockDriverState *bs)
     BdrvChild *c;
 
     QLIST_FOREACH(c, &bs->parents, next_parent) {
-        if (c->klass == &child_root) {
+        if (c->klass == &child_root &&
+            !((BlockBackend *)c->opaque)->job_owned) {
             return true;
         }
     }
     return false;
+}
+
+void blk_set_job_owned(BlockBackend *blk)
+{
+    blk->job_owned = true;
+}
+
+void blk_get_perm(BlockBackend *blk, uint64_t *perm, uint64_t *shared_perm)
+{
+    *perm = blk->perm;
+    *shared_perm = blk->shared_perm;
+}
+
+int blk_set_perm(BlockBackend *blk, uint64_t perm, uint64_t shared_perm,
+                 Error **errp)
+{
+    GLOBAL_STATE_CODE();
+    if (blk->root &&
+        !bdrv_child_try_set_perm(blk->root, perm, shared_perm, errp)) {
+        return -EPERM;
+    }
+    blk->perm = perm;
+    blk->shared_perm = shared_perm;
+    return 0;
 }
 
 BlockDriverState *blk_bs(BlockBackend *blk)

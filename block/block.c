@@ -159,6 +159,21 @@ const char *bdrv_get_format_name(const BlockDriverState *bs)
     return bs->drv ? bs->drv->format_name : NULL;
 }
 
+const char *bdrv_get_filename(const BlockDriverState *bs)
+{
+    return bs->filename;
+}
+
+const char *bdrv_get_backing_file(const BlockDriverState *bs)
+{
+    return bs->backing_file;
+}
+
+const char *bdrv_get_backing_format(const BlockDriverState *bs)
+{
+    return bs->backing_format;
+}
+
 bool bdrv_is_read_only(BlockDriverState *bs)
 {
     return bs->read_only;
@@ -610,6 +625,24 @@ void bdrv_root_unref_child(BdrvChild *child)
     bdrv_unref(child_bs);
 }
 
+bool bdrv_child_try_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
+                             Error **errp)
+{
+    uint64_t old_perm = c->perm;
+    uint64_t old_shared = c->shared_perm;
+
+    GLOBAL_STATE_CODE();
+    c->perm = perm;
+    c->shared_perm = shared;
+    if (!bdrv_refresh_perms(c->bs, errp)) {
+        /* The subtree is back as it was; so is this edge. */
+        c->perm = old_perm;
+        c->shared_perm = old_shared;
+        return false;
+    }
+    return true;
+}
+
 BdrvChild *bdrv_attach_child(BlockDriverState *parent,
                              BlockDriverState *child_bs,
                              const char *child_name, BdrvChildRole role,
@@ -991,7 +1024,8 @@ static char *bdrv_path_relative_to(const char *image, const char *name)
 {
     g_autofree char *dir = NULL;
 
-    if (g_path_is_absolute(name) || !strcmp(image, "") ||
+    /* As QEMU: "top.qcow2" naming "base.qcow2" gives "base.qcow2". */
+    if (g_path_is_absolute(name) || !strchr(image, '/') ||
         g_str_has_prefix(image, "json:")) {
         return g_strdup(name);
     }

@@ -295,6 +295,7 @@ void *block_job_create(const char *job_id, const BlockJobDriver *driver,
         return NULL;
     }
     blk_set_disable_request_queuing(blk, true);
+    blk_set_job_owned(blk);
 
     if (!block_job_set_speed(job, speed, errp)) {
         job_early_fail(&job->job);

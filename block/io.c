@@ -187,6 +187,38 @@ void bdrv_drain(BlockDriverState *bs)
     bdrv_drained_end(bs);
 }
 
+/* The nodes bdrv_drain_all_begin() holds drained (and referenced). */
+static GSList *drain_all_nodes;
+
+void bdrv_drain_all_begin(void)
+{
+    BlockDriverState *bs;
+
+    GLOBAL_STATE_CODE();
+    for (bs = bdrv_next_node(NULL); bs; bs = bdrv_next_node(bs)) {
+        bdrv_ref(bs);
+        drain_all_nodes = g_slist_prepend(drain_all_nodes, bs);
+    }
+    for (GSList *l = drain_all_nodes; l; l = l->next) {
+        bdrv_drained_begin(l->data);
+    }
+}
+
+void bdrv_drain_all_end(void)
+{
+    GSList *nodes = drain_all_nodes;
+
+    GLOBAL_STATE_CODE();
+    drain_all_nodes = NULL;
+    for (GSList *l = nodes; l; l = l->next) {
+        bdrv_drained_end(l->data);
+    }
+    for (GSList *l = nodes; l; l = l->next) {
+        bdrv_unref(l->data);
+    }
+    g_slist_free(nodes);
+}
+
 void bdrv_drain_all(void)
 {
     BlockDriverState *bs;
@@ -228,6 +260,14 @@ static void tracked_request_begin(BdrvTrackedRequest *req,
     };
     qemu_co_queue_init(&req->wait_queue);
     QLIST_INSERT_HEAD(&bs->tracked_requests, req, list);
+    /*
+     * Anything but a read gives the next flush something to cover.  At
+     * the start, not the end: a FUA write emulated with a flush must not
+     * find that flush already up to date.
+     */
+    if (type != BDRV_TRACKED_READ) {
+        bs->write_gen++;
+    }
 }
 
 static void tracked_request_end(BdrvTrackedRequest *req)
@@ -1051,6 +1091,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
 int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
 {
     BdrvChild *child;
+    uint64_t current_gen;
     int ret = 0;
 
     IO_CODE();
@@ -1059,6 +1100,11 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     }
     trace_bdrv_co_flush(bs);
     bdrv_inc_in_flight(bs);
+    current_gen = bs->write_gen;
+    if (bs->flushed_gen == current_gen) {
+        /* Nothing written here since the last flush: only the children. */
+        goto flush_children;
+    }
     /* QEMU's two halves of a flush, fired on the primary child. */
     BLKDBG_EVENT(bs->file, BLKDBG_FLUSH_TO_OS);
     if (!(bs->open_flags & BDRV_O_NO_FLUSH)) {
@@ -1071,14 +1117,23 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
             goto out;
         }
     }
+flush_children:
     QLIST_FOREACH(child, &bs->children, next) {
-        int child_ret = bdrv_co_flush(child->bs);
+        int child_ret;
 
+        /* A child this node never writes has nothing of ours to flush. */
+        if (!(child->perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED))) {
+            continue;
+        }
+        child_ret = bdrv_co_flush(child->bs);
         if (child_ret < 0 && ret == 0) {
             ret = child_ret;
         }
     }
 out:
+    if (ret == 0) {
+        bs->flushed_gen = current_gen;
+    }
     bdrv_dec_in_flight(bs);
     trace_bdrv_co_request_done(bs, "flush", 0, 0, ret);
     return ret;

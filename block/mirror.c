@@ -9,8 +9,10 @@
  *    QSIMPLEQ free list (MirrorBuffer), so the list costs no memory.
  *  - A dirty bitmap (one bit per chunk of the disk) says what still has
  *    to be copied.  It starts from block status (what the source chain
- *    allocates, per sync mode) and the mirror_top filter above the source
- *    sets bits for every write that users make while the job runs.
+ *    allocates, per sync mode); it lives on the source node, enabled, so
+ *    the request path sets bits for every write that reaches the source
+ *    while the job runs (through the mirror_top filter above it, or
+ *    straight to the node, as QEMU 7.2 does).
  *  - Each pass of the loop takes the next dirty chunk from an HBitmapIter,
  *    extends the run over the following chunks while they are dirty, not
  *    in flight and within the buffer, clears their dirty bits (before the
@@ -33,8 +35,9 @@
  * Beyond the seed, as QEMU users expect today: areas that block status
  * says read as zeroes (or are unallocated) are not read; the target gets
  * a zero write (may-unmap) or a discard instead and stays sparse; long
- * dirty runs become operations of up to MAX_IO_BYTES; the mirror_top
- * filter replaces the old write notifier; and the job goes through the
+ * dirty runs become operations of up to MAX_IO_BYTES; a mirror_top
+ * filter holds the users' edges so that the pivot moves them in one
+ * step; and the job goes through the
  * generic job states (include/qemu/job.h) with QEMU 7.2's events.
  *
  * Ending: when nothing is dirty or in flight the target is flushed and
@@ -235,6 +238,15 @@ static void mirror_op_error(MirrorOp *op, bool read, int ret)
     if (action == BLOCK_ERROR_ACTION_REPORT && s->ret >= 0) {
         s->ret = ret;
     }
+}
+
+/* QEMU's bdrv_can_write_zeroes_with_unmap() for the target. */
+static bool mirror_target_can_unmap(MirrorBlockJob *s)
+{
+    BlockDriverState *target_bs = blk_bs(s->target);
+
+    return (target_bs->open_flags & BDRV_O_UNMAP) &&
+           (target_bs->supported_zero_flags & BDRV_REQ_MAY_UNMAP);
 }
 
 /*
@@ -502,8 +514,12 @@ static int64_t coroutine_fn mirror_iteration(MirrorBlockJob *s)
         }
 
         io_bytes = mirror_perform(s, offset, io_bytes, method);
-        /* Zeroing with unmap is nearly free: not counted for speed. */
-        io_bytes_acct = (method == MIRROR_METHOD_COPY) ? io_bytes : 0;
+        /*
+         * Zeroes and discards cost nothing only on a target that can
+         * unmap; elsewhere they are writes like any other (QEMU's rule).
+         */
+        io_bytes_acct = (method != MIRROR_METHOD_COPY &&
+                         mirror_target_can_unmap(s)) ? 0 : io_bytes;
         if (io_bytes <= 0) {
             break;
         }
@@ -531,16 +547,13 @@ static int coroutine_fn mirror_dirty_init(MirrorBlockJob *s)
     int ret;
 
     if (s->zero_target) {
-        BlockDriverState *target_bs = blk_bs(s->target);
-
         /*
          * The target may hold anything: make it read as zeroes first, so
          * that what the source does not allocate needs no copy, or copy
          * everything (where the source reads as zeroes, the copy is a
          * zero operation, which skips what already reads as zeroes).
          */
-        if (!(target_bs->open_flags & BDRV_O_UNMAP) ||
-            !(target_bs->supported_zero_flags & BDRV_REQ_MAY_UNMAP)) {
+        if (!mirror_target_can_unmap(s)) {
             bdrv_set_dirty_bitmap(s->dirty_bitmap, 0, s->bdev_length);
             return 0;
         }
@@ -979,19 +992,11 @@ static const BlockJobDriver mirror_job_driver = {
 };
 
 /*
- * The mirror_top filter: passes everything to the source below it and
- * marks what users write in the job's dirty bitmap.
+ * The mirror_top filter: passes everything to the source below it (the
+ * writes mark the job's bitmap there), holds the permissions the job
+ * needs on the source, and is where the users' edges sit during the job
+ * so that the pivot can move them in one step.
  */
-
-static void mirror_top_mark(BlockDriverState *bs, int64_t offset,
-                            int64_t bytes)
-{
-    MirrorBDSOpaque *s = bs->opaque;
-
-    if (s->job && s->job->dirty_bitmap) {
-        bdrv_set_dirty_bitmap(s->job->dirty_bitmap, offset, bytes);
-    }
-}
 
 static int coroutine_fn mirror_top_preadv(BlockDriverState *bs,
                                           int64_t offset, int64_t bytes,
@@ -1006,11 +1011,7 @@ static int coroutine_fn mirror_top_pwritev(BlockDriverState *bs,
                                            QEMUIOVector *qiov,
                                            BdrvRequestFlags flags)
 {
-    int ret = bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
-
-    /* Even a failed write may have changed the source: copy it again. */
-    mirror_top_mark(bs, offset, bytes);
-    return ret;
+    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
 }
 
 static int coroutine_fn mirror_top_pwrite_zeroes(BlockDriverState *bs,
@@ -1018,19 +1019,13 @@ static int coroutine_fn mirror_top_pwrite_zeroes(BlockDriverState *bs,
                                                  int64_t bytes,
                                                  BdrvRequestFlags flags)
 {
-    int ret = bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
-
-    mirror_top_mark(bs, offset, bytes);
-    return ret;
+    return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
 }
 
 static int coroutine_fn mirror_top_pdiscard(BlockDriverState *bs,
                                             int64_t offset, int64_t bytes)
 {
-    int ret = bdrv_co_pdiscard(bs->file, offset, bytes);
-
-    mirror_top_mark(bs, offset, bytes);
-    return ret;
+    return bdrv_co_pdiscard(bs->file, offset, bytes);
 }
 
 static void mirror_top_child_perm(BlockDriverState *bs, BdrvChild *c,
@@ -1173,13 +1168,15 @@ BlockJob *mirror_start(const MirrorStartArgs *a, Error **errp)
     }
     blk_set_disable_request_queuing(s->target, true);
 
-    /* The job's dirty bitmap: only the filter sets it (disabled). */
-    s->dirty_bitmap = bdrv_create_dirty_bitmap(mirror_top_bs, granularity,
-                                               NULL, errp);
+    /*
+     * The job's dirty bitmap lives on the source itself and is enabled,
+     * as in QEMU 7.2: the request path marks it for every write that
+     * reaches the source, through the filter or straight to the node.
+     */
+    s->dirty_bitmap = bdrv_create_dirty_bitmap(bs, granularity, NULL, errp);
     if (!s->dirty_bitmap) {
         goto fail_job;
     }
-    bdrv_disable_dirty_bitmap(s->dirty_bitmap);
     bdrv_dirty_bitmap_set_busy(s->dirty_bitmap, true);
 
     if (!block_job_add_bdrv(&s->common, "source", bs, 0,

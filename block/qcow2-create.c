@@ -354,7 +354,9 @@ static bool header_add_ext(uint8_t *buf, size_t buf_size, size_t *pos,
     }
     put_be32(buf + *pos, magic);
     put_be32(buf + *pos + 4, len);
-    memcpy(buf + *pos + 8, data, len);
+    if (len) {
+        memcpy(buf + *pos + 8, data, len);
+    }
     *pos += 8 + padded;
     return true;
 }

@@ -55,6 +55,7 @@ struct Monitor {
     Coroutine *dispatcher;
     bool dispatcher_idle;   /* parked, waiting for a request */
     bool closing;           /* the dispatcher returns when next woken */
+    JsonNode *held_rsp;     /* the reply to quit, sent at cleanup */
 
     QTAILQ_ENTRY(Monitor) next;
 };
@@ -69,6 +70,8 @@ static QTAILQ_HEAD(, Monitor) monitors = QTAILQ_HEAD_INITIALIZER(monitors);
 static Monitor *cur_mon_oob;
 
 static void (*quit_handler)(void);
+/* quit was asked: replies wait for monitor_cleanup(). */
+static bool quit_requested;
 
 /* --------------------------------------------------------------- output */
 
@@ -212,6 +215,16 @@ static void coroutine_fn monitor_dispatcher_co(void *opaque)
             rsp = monitor_qmp_dispatch(mon, r->req, false);
         }
         qmp_request_free(r);
+        if (rsp && quit_requested && !mon->held_rsp &&
+            mon->connected && mon->generation == generation) {
+            /*
+             * The daemon is going down (this was quit, or a command that
+             * raced with it): as QEMU's, the reply goes out only after
+             * shutdown has cancelled the jobs and sent their events.
+             */
+            mon->held_rsp = rsp;
+            rsp = NULL;
+        }
         if (rsp) {
             if (mon->connected && mon->generation == generation) {
                 monitor_send(mon, rsp);
@@ -411,6 +424,7 @@ void monitor_set_quit_handler(void (*fn)(void))
 
 void monitor_request_quit(void)
 {
+    quit_requested = true;
     if (quit_handler) {
         quit_handler();
     }
@@ -424,6 +438,13 @@ void monitor_cleanup(void)
         QMPRequest *r;
 
         QTAILQ_REMOVE(&monitors, mon, next);
+        if (mon->held_rsp) {
+            if (mon->connected) {
+                monitor_send(mon, mon->held_rsp);
+            }
+            json_node_unref(mon->held_rsp);
+            mon->held_rsp = NULL;
+        }
         chardev_flush(mon->chr);
         json_streamer_free(mon->js);
         while ((r = g_queue_pop_head(&mon->requests))) {

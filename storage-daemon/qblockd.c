@@ -29,6 +29,7 @@
 #include "qemu/json-stream.h"
 #include "qemu/keyval.h"
 #include "qemu/trace-control.h"
+#include "storage-daemon/hmp-cmds.h"
 #include "trace.h"
 
 static bool exit_requested;
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
     ctx = qemu_get_aio_context();
     signals_init();
     monitor_init_globals();
+    hmp_register_daemon_commands();
     monitor_set_quit_handler(request_exit);
     bdrv_init();
 
@@ -409,11 +411,14 @@ int main(int argc, char **argv)
 
     trace_qblockd_exit();
     /*
-     * As QEMU's daemon: every job is cancelled, forced (a ready mirror
-     * does not pivot), paused or error-stopped ones too, and their
-     * events still reach the monitors.
+     * As QEMU's daemon: all I/O stops (a running job pauses), then every
+     * job is cancelled, forced (a ready mirror does not pivot), paused
+     * or error-stopped ones too, and their events reach the monitors
+     * before the reply to quit does (monitor_cleanup sends it).
      */
+    bdrv_drain_all_begin();
     job_cancel_sync_all();
+    bdrv_drain_all_end();
     monitor_cleanup();
     blockdev_close_all();
     chardev_close_all();

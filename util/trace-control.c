@@ -186,7 +186,10 @@ bool trace_opt_parse(const char *optarg, Error **errp)
     for (i = 0; parts[i]; i++) {
         const char *p = parts[i];
 
-        if (g_str_has_prefix(p, "enable=")) {
+        if (i == 0 && !strchr(p, '=')) {
+            /* The first item may leave out "enable=", as in QEMU. */
+            trace_apply_one(p);
+        } else if (g_str_has_prefix(p, "enable=")) {
             trace_apply_one(p + strlen("enable="));
         } else if (g_str_has_prefix(p, "events=")) {
             if (!trace_load_events_file(p + strlen("events="), errp)) {

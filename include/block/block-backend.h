@@ -31,8 +31,24 @@ int blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, Error **errp);
 /* Detach the root node, after draining it. */
 void blk_remove_bs(BlockBackend *blk);
 BlockDriverState *blk_bs(BlockBackend *blk);
-/* True if a BlockBackend has @bs as its root node. */
+
+/*
+ * The permissions @blk takes on its root node and shares with the node's
+ * other users.  blk_set_perm() changes them at once when a node is
+ * inserted (the monitor's qemu-io takes write permission only for a
+ * command that writes); -EPERM with QEMU's message on a conflict, and
+ * then nothing changes.
+ */
+void blk_get_perm(BlockBackend *blk, uint64_t *perm, uint64_t *shared_perm);
+int blk_set_perm(BlockBackend *blk, uint64_t perm, uint64_t shared_perm,
+                 Error **errp);
+/*
+ * True if a BlockBackend has @bs as its root node, not counting the one
+ * a block job holds on the node it was started on (QEMU's blockdev-del
+ * then reports the job's blocker instead of "in use").
+ */
 bool bdrv_has_blk(BlockDriverState *bs);
+void blk_set_job_owned(BlockBackend *blk);
 
 /*
  * A name makes the backend visible to query-block; NULL or "" removes it.

@@ -247,6 +247,14 @@ BlockDriverState *bdrv_next_node(BlockDriverState *bs);
 
 const char *bdrv_get_node_name(const BlockDriverState *bs);
 const char *bdrv_get_format_name(const BlockDriverState *bs);
+/* The node's file name (for a format: that of its file). */
+const char *bdrv_get_filename(const BlockDriverState *bs);
+/*
+ * The backing file and its format as the image's metadata names them
+ * ("" if none), whether or not a backing node is open.
+ */
+const char *bdrv_get_backing_file(const BlockDriverState *bs);
+const char *bdrv_get_backing_format(const BlockDriverState *bs);
 bool bdrv_is_read_only(BlockDriverState *bs);
 
 /* The size in bytes cached at open and after truncate; -errno if none. */
@@ -282,6 +290,13 @@ void bdrv_drained_end(BlockDriverState *bs);
 void bdrv_drain(BlockDriverState *bs);
 /* Drain every node. */
 void bdrv_drain_all(void);
+/*
+ * A drained section over every node that exists now (they are kept
+ * alive until its end, even if the graph drops them meanwhile): how the
+ * daemon stops all I/O before it cancels the jobs at exit.
+ */
+void bdrv_drain_all_begin(void);
+void bdrv_drain_all_end(void);
 
 /* Hooks after successful writes, zero writes and discards (see above). */
 void bdrv_add_write_hook(BlockDriverState *bs, BdrvWriteHook *hook);

@@ -441,6 +441,14 @@ struct BlockDriverState {
     unsigned int serialising_in_flight;
     /* Requests and other users that keep the node busy (drain waits). */
     unsigned int in_flight;
+    /*
+     * Write generation: bumped by every write, zero write, discard and
+     * truncate that starts; a flush remembers the generation it covered,
+     * and a flush with nothing newer to cover does nothing (so it does
+     * not even yield), as QEMU's.
+     */
+    uint64_t write_gen;
+    uint64_t flushed_gen;
     /* Depth of drained sections covering this node. */
     int quiesce_counter;
 
@@ -491,6 +499,14 @@ BdrvChild *bdrv_root_attach_child(BlockDriverState *child_bs,
                                   Error **errp);
 /* Detach and drop the edge's reference to its node. */
 void bdrv_root_unref_child(BdrvChild *child);
+
+/*
+ * Change what parent edge @c needs and shares of its node, and push the
+ * change down the subtree.  On a conflict (QEMU's "Permission conflict on
+ * node ..." or "Block node is read-only") nothing changes.
+ */
+bool bdrv_child_try_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
+                             Error **errp);
 void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
 
 /*

@@ -486,16 +486,27 @@ def xcmd(d, command, args=None, filters=()):
     if args is not None:
         msg['arguments'] = args
     d.qmp.send(msg)
+    # The events that came before the reply, for callers that wait for
+    # one of them next (it may already be here).
+    d.xcmd_events = []
     while True:
         reply = d.qmp.recv()
         _log_msg(reply, filters)
         if not (isinstance(reply, dict) and 'event' in reply):
             return reply
+        d.xcmd_events.append(reply)
 
 
 def xwait(d, name, match=None, filters=(), timeout=DEFAULT_TIMEOUT):
     """Log every event until (and including) the first called name that
-    matches match; return that one."""
+    matches match; return that one.  If the last xcmd() already logged
+    such an event (it came before the reply), return it at once."""
+    for i, ev in enumerate(getattr(d, 'xcmd_events', [])):
+        if ev.get('event') == name and (match is None or
+                                        dict_match(match, ev)):
+            del d.xcmd_events[:i + 1]
+            return ev
+    d.xcmd_events = []
     deadline = time.monotonic() + timeout
     while True:
         if d.qmp.events:

@@ -531,9 +531,17 @@ static void test_flush_and_errors(void)
     BDRVTestState *s = test_state(blk);
     uint8_t buf[ALIGN] = { 0 };
 
+    /* Nothing written yet: the flush has nothing to cover. */
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    g_assert_cmpint(s->flushes, ==, 0);
+    g_assert_cmpint(blk_pwrite(blk, 0, ALIGN, buf, 0), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    g_assert_cmpint(s->flushes, ==, 1);
+    /* And a second one neither (QEMU's write generation). */
     g_assert_cmpint(blk_flush(blk), ==, 0);
     g_assert_cmpint(s->flushes, ==, 1);
     bs->open_flags |= BDRV_O_NO_FLUSH;
+    g_assert_cmpint(blk_pwrite(blk, 0, ALIGN, buf, 0), ==, 0);
     g_assert_cmpint(blk_flush(blk), ==, 0);
     g_assert_cmpint(s->flushes, ==, 1);
     /* FUA without driver support becomes a write plus a flush. */
