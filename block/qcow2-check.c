@@ -491,9 +491,23 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
         goto out;
     }
     c.nb_clusters = DIV_ROUND_UP(file_len, s->cluster_size);
-    c.refs = g_new0(uint64_t, MAX(c.nb_clusters, 1));
-    c.stored = g_new0(uint64_t, MAX(c.nb_clusters, 1));
-    res->bfi.total_clusters = DIV_ROUND_UP(s->size, s->cluster_size);
+    /*
+     * As QEMU: no more clusters than an int counts.  A sparse file that
+     * a wild L2 entry made huge must not become a huge allocation.
+     */
+    if (c.nb_clusters > INT_MAX) {
+        ret = -EFBIG;
+        res->check_errors++;
+        goto out;
+    }
+    c.refs = g_try_new0(uint64_t, MAX(c.nb_clusters, 1));
+    c.stored = g_try_new0(uint64_t, MAX(c.nb_clusters, 1));
+    if (!c.refs || !c.stored) {
+        ret = -ENOMEM;
+        res->check_errors++;
+        goto out;
+    }
+    res->bfi.total_clusters = qcow2_size_to_clusters(s, s->size);
 
     ret = check_count_refs(&c);
     if (ret < 0) {

@@ -248,7 +248,12 @@ static int coroutine_fn get_l2_table(BlockDriverState *bs, uint64_t offset,
             return ret;
         }
         if (rc != 1) {
-            return -ENOTSUP;
+            /*
+             * Sharing needs internal snapshots, and an image with them is
+             * not opened read-write: the refcount is broken.
+             */
+            trace_qcow2_corrupt(bs, "L2 table refcount is not 1", l2_offset);
+            return -EIO;
         }
         s->l1_table[l1_index] |= QCOW_OFLAG_COPIED;
         ret = qcow2_write_l1_entry(bs, l1_index);
@@ -396,6 +401,13 @@ static bool cluster_in_place(BDRVQcow2State *s, uint64_t e, uint64_t bitmap,
     return (bitmap & mask) == mask;
 }
 
+/* A plain entry whose host offset is not cluster aligned breaks the spec. */
+static bool entry_misaligned(BDRVQcow2State *s, uint64_t e)
+{
+    return !(e & QCOW_OFLAG_COMPRESSED) &&
+           qcow2_offset_into_cluster(s, e & L2E_OFFSET_MASK);
+}
+
 /* Is entry @e's host cluster ours to rewrite whole (refcount 1)? */
 static bool cluster_reusable(uint64_t e)
 {
@@ -426,6 +438,12 @@ int coroutine_fn qcow2_plan_write(BlockDriverState *bs, uint64_t offset,
 
     e = get_l2_entry(s, table, l2_index);
     bm = get_l2_bitmap(s, table, l2_index);
+    if (entry_misaligned(s, e)) {
+        /* Writing there would land in another cluster. */
+        trace_qcow2_corrupt(bs, "invalid L2 entry", e);
+        qcow2_cache_put(s->l2_table_cache, (void **)&table);
+        return -EIO;
+    }
     if (cluster_in_place(s, e, bm, in_cluster,
                          MIN(in_cluster + bytes, (uint64_t)s->cluster_size))) {
         uint64_t first_host = e & L2E_OFFSET_MASK;
@@ -460,7 +478,8 @@ int coroutine_fn qcow2_plan_write(BlockDriverState *bs, uint64_t offset,
         for (i = 1; i < nb_max; i++) {
             uint64_t ei = get_l2_entry(s, table, l2_index + i);
 
-            if (cluster_reusable(ei)) {
+            /* A broken entry ends the run: the next plan refuses it. */
+            if (cluster_reusable(ei) || entry_misaligned(s, ei)) {
                 break;
             }
         }

@@ -237,6 +237,15 @@ static int64_t coroutine_fn find_free_clusters(BlockDriverState *bs,
             block_ti = ti;
         }
         rc = block ? rb_get(s, block, i & (s->refcount_block_size - 1)) : 0;
+        if (!rc && block && ti < s->refcount_table_size &&
+            (s->refcount_table[ti] & REFT_OFFSET_MASK) ==
+            i << s->cluster_bits) {
+            /* A refcount block that counts itself free: broken. */
+            qcow2_cache_put(s->refcount_block_cache, &block);
+            trace_qcow2_corrupt(bs, "refcount block counted as free",
+                                i << s->cluster_bits);
+            return -EIO;
+        }
         i++;
         if (rc) {
             start = i;
@@ -603,6 +612,12 @@ int coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
                                    type);
     }
     if (l2_entry & L2E_OFFSET_MASK) {
+        if (qcow2_offset_into_cluster(s, l2_entry & L2E_OFFSET_MASK)) {
+            /* Rounding would free a cluster the entry never owned. */
+            trace_qcow2_corrupt(bs, "cannot free unaligned cluster",
+                                l2_entry & L2E_OFFSET_MASK);
+            return -EIO;
+        }
         return qcow2_free_clusters(bs, l2_entry & L2E_OFFSET_MASK,
                                    s->cluster_size, type);
     }

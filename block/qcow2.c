@@ -1173,6 +1173,11 @@ static int coroutine_fn qcow2_do_open(BlockDriverState *bs,
     }
     s->l1_size = header.l1_size;
     s->l1_table_offset = header.l1_table_offset;
+    /* Checked first: the L1 size computation would overflow. */
+    if (header.size > BDRV_MAX_LENGTH) {
+        error_setg(errp, "Image is too big");
+        return -EFBIG;
+    }
     s->l1_vm_state_index = qcow2_size_to_l1(s, header.size);
     if (s->l1_vm_state_index > INT_MAX) {
         error_setg(errp, "Image is too big");
