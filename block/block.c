@@ -64,7 +64,6 @@ void bdrv_init(void)
     bdrv_register(&bdrv_raw);
     bdrv_register(&bdrv_file);
     bdrv_register(&bdrv_qcow2);
-    qcow2_backing_register(&bdrv_qcow2);
     bdrv_register(&bdrv_blkdebug);
 }
 

@@ -90,9 +90,9 @@ static bool put_ext(uint8_t *buf, size_t size, size_t *pos, uint32_t magic,
     return true;
 }
 
-static int qcow2_change_backing_file(BlockDriverState *bs,
-                                     const char *backing_file,
-                                     const char *backing_fmt)
+int qcow2_change_backing_file(BlockDriverState *bs,
+                              const char *backing_file,
+                              const char *backing_fmt)
 {
     BDRVQcow2State *s = bs->opaque;
     size_t csize = s->cluster_size;
@@ -221,9 +221,4 @@ static int qcow2_change_backing_file(BlockDriverState *bs,
     g_strlcpy(bs->backing_format, backing_fmt ? backing_fmt : "",
               sizeof(bs->backing_format));
     return 0;
-}
-
-void qcow2_backing_register(BlockDriver *drv)
-{
-    drv->bdrv_change_backing_file = qcow2_change_backing_file;
 }

@@ -1395,6 +1395,7 @@ BlockDriver bdrv_qcow2 = {
     .supported_zero_flags   = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK,
     .bdrv_probe             = qcow2_probe,
     .bdrv_open              = qcow2_open,
+    .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_close             = qcow2_close,
     .bdrv_co_preadv         = qcow2_co_preadv,
     .bdrv_co_pwritev        = qcow2_co_pwritev,

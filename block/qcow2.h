@@ -421,6 +421,13 @@ extern const BlockCreateOptDesc qcow2_create_opts[];
 int qcow2_create(BlockDriver *drv, const char *filename,
                  BlockCreateOpts *opts, Error **errp);
 
+/*
+ * qcow2-backing.c: the bdrv_change_backing_file slot (rewrites the
+ * backing file name and format extension in the header).
+ */
+int qcow2_change_backing_file(BlockDriverState *bs, const char *backing_file,
+                              const char *backing_fmt);
+
 /* qcow2-check.c: the check and format-specific info slots. */
 int coroutine_fn qcow2_co_check(BlockDriverState *bs,
                                 BdrvCheckResult *result, BdrvCheckMode fix);

@@ -1,18 +1,24 @@
 /*
  * qblock-img: create, inspect, compare and copy images from the shell.
  *
- * The subcommands, options, messages and exit statuses are qemu-img's, for
- * raw images so far:
+ * The subcommands, options, messages and exit statuses are qemu-img
+ * 7.2's, for raw and qcow2 images and their backing chains:
  *
- *     qblock-img create -f raw a.img 64M
- *     qblock-img info --output=json a.img
- *     qblock-img map --output=json a.img
- *     qblock-img compare a.img b.img       (0 same, 1 different, 2 error)
- *     qblock-img convert -f raw -O raw a.img b.img
+ *     qblock-img create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
+ *     qblock-img info --backing-chain --output=json top.qcow2
+ *     qblock-img map --output=json top.qcow2
+ *     qblock-img compare -s a.qcow2 b.raw  (0 same, 1 different, 2 error)
+ *     qblock-img convert -O qcow2 top.qcow2 flat.qcow2
+ *     qblock-img rebase -u -b new.qcow2 -F qcow2 top.qcow2
+ *     qblock-img resize --shrink top.qcow2 -- -1M
+ *     qblock-img check -r leaks top.qcow2
  *
- * Images are opened as a format node over a "file" node and read through a
- * BlockBackend; map, compare and convert walk the block status of the
- * format node, so holes are neither read nor written.
+ * Images are opened as a format node over a "file" node (with their
+ * backing chain, except where qemu-img does not open it: info and
+ * rebase -u) and read through a BlockBackend; map, compare and convert
+ * walk the block status of the chain, so holes and zero clusters are
+ * neither read nor written.  What is printed in JSON keeps qemu-img's
+ * member order, which is that of QEMU's hash tables (info_key_order).
  */
 #include "qemu/osdep.h"
 
@@ -23,6 +29,9 @@
 #include "qapi/error.h"
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "qapi/qjson.h"
+#include "qapi-visit.h"
+#include "qemu/json-writer.h"
 
 /* Ranges are read and compared at most this much at a time. */
 #define IMG_CHUNK (2 * 1024 * 1024)
@@ -246,12 +255,17 @@ static bool parse_output(const char *arg, bool *json)
 
 enum {
     OPT_OUTPUT = 256,
+    OPT_BACKING_CHAIN,
+    OPT_SHRINK,
 };
 
 static const struct option output_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { "format", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, OPT_OUTPUT },
+    { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
+    { "force-share", no_argument, NULL, 'U' },
+    { "shrink", no_argument, NULL, OPT_SHRINK },
     { NULL, 0, NULL, 0 }
 };
 
@@ -277,22 +291,430 @@ static char *human_size(int64_t v)
 }
 
 /*
- * The common start of info and map: "[-f FMT] [--output=human|json] FILE",
- * checked in qemu-img's order (the output format after the file name),
- * then the image opened read-only.  Returns NULL after printing why.
+ * The order in which qemu-img 7.2 prints the members of ImageInfo and of
+ * its format-specific part (QEMU's dictionaries are hash tables, so this
+ * is neither the schema's order nor alphabetical).  Members not listed
+ * go last, in the schema's order.
  */
-static BlockBackend *img_open_query(int argc, char **argv, bool *json)
+static const char *const info_key_order[] = {
+    "backing-image", "backing-filename-format", "virtual-size", "filename",
+    "cluster-size", "format", "actual-size", "format-specific",
+    "full-backing-filename", "backing-filename", "dirty-flag",
+    "type", "data",
+    "compat", "compression-type", "lazy-refcounts", "refcount-bits",
+    "corrupt", "extended-l2",
+};
+
+static guint info_key_rank(const char *key)
+{
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS(info_key_order); i++) {
+        if (!strcmp(key, info_key_order[i])) {
+            return i;
+        }
+    }
+    return G_N_ELEMENTS(info_key_order);
+}
+
+static gint info_key_cmp(gconstpointer a, gconstpointer b)
+{
+    guint ra = info_key_rank(*(const char *const *)a);
+    guint rb = info_key_rank(*(const char *const *)b);
+
+    return ra < rb ? -1 : ra > rb;
+}
+
+/* A copy of @node with every object's members in qemu-img's order. */
+static JsonNode *info_reorder(JsonNode *node)
+{
+    JsonObject *obj, *out;
+    g_autoptr(GPtrArray) keys = NULL;
+    JsonObjectIter iter;
+    const char *name;
+    JsonNode *member;
+    guint i;
+
+    if (!JSON_NODE_HOLDS_OBJECT(node)) {
+        return json_node_copy(node);
+    }
+    obj = json_node_get_object(node);
+    keys = g_ptr_array_new();
+    json_object_iter_init_ordered(&iter, obj);
+    while (json_object_iter_next_ordered(&iter, &name, &member)) {
+        g_ptr_array_add(keys, (gpointer)name);
+    }
+    /* g_ptr_array_sort is not stable: ties keep the schema's order. */
+    for (i = 1; i < keys->len; i++) {
+        guint j = i;
+
+        while (j > 0 && info_key_cmp(&keys->pdata[j - 1],
+                                     &keys->pdata[j]) > 0) {
+            gpointer t = keys->pdata[j];
+
+            keys->pdata[j] = keys->pdata[j - 1];
+            keys->pdata[j - 1] = t;
+            j--;
+        }
+    }
+    out = json_object_new();
+    for (i = 0; i < keys->len; i++) {
+        json_object_set_member(out, keys->pdata[i],
+                               info_reorder(json_object_get_member(
+                                   obj, keys->pdata[i])));
+    }
+    return qjson_take_object(out);
+}
+
+/*
+ * The backing file name @backing resolved against the directory of
+ * @image as QEMU does for "full-backing-filename": relative to the
+ * directory part of @image as written, so "a/b.qcow2" naming "c.qcow2"
+ * gives "a/c.qcow2" and "b.qcow2" gives "c.qcow2".
+ */
+static char *img_full_backing(const char *image, const char *backing)
+{
+    const char *slash = strrchr(image, '/');
+
+    if (backing[0] == '/' || !slash) {
+        return g_strdup(backing);
+    }
+    return g_strdup_printf("%.*s%s", (int)(slash - image + 1), image,
+                           backing);
+}
+
+/* What qemu-img info tells of one image (the node @bs, named @filename). */
+static ImageInfo *img_collect_info(BlockDriverState *bs, const char *filename)
+{
+    ImageInfo *info = g_new0(ImageInfo, 1);
+    BlockDriverInfo bdi = { 0 };
+    Error *err = NULL;
+    struct stat st;
+
+    info->filename = g_strdup(filename);
+    info->format = g_strdup(bdrv_get_format_name(bs));
+    info->virtual_size = MAX(bdrv_getlength(bs), 0);
+    if (stat(filename, &st) == 0) {
+        info->has_actual_size = true;
+        info->actual_size = (int64_t)st.st_blocks * 512;
+    }
+    if (bdrv_get_info(bs, &bdi) == 0) {
+        if (bdi.cluster_size > 0) {
+            info->has_cluster_size = true;
+            info->cluster_size = bdi.cluster_size;
+        }
+        info->has_dirty_flag = true;
+        info->dirty_flag = bdi.is_dirty;
+    } else {
+        /* raw: qemu-img still says "dirty-flag": false */
+        info->has_dirty_flag = true;
+    }
+    if (bdrv_get_backing_file(bs)[0]) {
+        info->backing_filename = g_strdup(bdrv_get_backing_file(bs));
+        info->full_backing_filename =
+            img_full_backing(filename, bdrv_get_backing_file(bs));
+    }
+    if (bdrv_get_backing_format(bs)[0]) {
+        info->backing_filename_format = g_strdup(bdrv_get_backing_format(bs));
+    }
+    info->format_specific = bdrv_get_specific_info(bs, &err);
+    if (err) {
+        error_free(err);
+    }
+    return info;
+}
+
+static void img_print_info_human(ImageInfo *info)
+{
+    g_autofree char *vs = human_size(info->virtual_size);
+    g_autofree char *as = human_size(info->actual_size);
+
+    printf("image: %s\n"
+           "file format: %s\n"
+           "virtual size: %s (%" PRId64 " bytes)\n"
+           "disk size: %s\n", info->filename, info->format, vs,
+           info->virtual_size, info->has_actual_size ? as : "unavailable");
+    if (info->has_cluster_size) {
+        printf("cluster_size: %" PRId64 "\n", info->cluster_size);
+    }
+    if (info->has_dirty_flag && info->dirty_flag) {
+        printf("cleanly shut down: no\n");
+    }
+    if (info->backing_filename) {
+        printf("backing file: %s", info->backing_filename);
+        if (strcmp(info->backing_filename, info->full_backing_filename)) {
+            printf(" (actual path: %s)", info->full_backing_filename);
+        }
+        printf("\n");
+    }
+    if (info->backing_filename_format) {
+        printf("backing file format: %s\n", info->backing_filename_format);
+    }
+    if (info->format_specific) {
+        JsonObject *spec = json_object_new();
+        g_autoptr(JsonNode) node = NULL;
+        g_autoptr(JsonNode) sorted = NULL;
+        JsonObject *data;
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        qapi_output_ImageInfoSpecific_members(spec, info->format_specific);
+        node = qjson_take_object(spec);
+        sorted = info_reorder(node);
+        data = json_object_get_object_member(json_node_get_object(sorted),
+                                             "data");
+        printf("Format specific information:\n");
+        json_object_iter_init_ordered(&iter, data);
+        while (json_object_iter_next_ordered(&iter, &name, &member)) {
+            g_autofree char *key = g_strdup(name);
+            g_autofree char *val = NULL;
+
+            g_strdelimit(key, "-", ' ');
+            if (JSON_NODE_HOLDS_VALUE(member) &&
+                json_node_get_value_type(member) == G_TYPE_STRING) {
+                val = g_strdup(json_node_get_string(member));
+            } else {
+                val = json_writer_to_string(member, false);
+            }
+            printf("    %s: %s\n", key, val);
+        }
+    }
+}
+
+static char *img_info_json(ImageInfo *info)
+{
+    g_autoptr(JsonNode) node = qapi_output_ImageInfo(info);
+    g_autoptr(JsonNode) sorted = info_reorder(node);
+
+    return json_writer_to_string(sorted, true);
+}
+
+static int img_info(int argc, char **argv)
 {
     const char *fmt = NULL, *output = NULL;
-    BlockBackend *blk;
-    Error *err = NULL;
-    int c;
+    g_autofree char *filename = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GHashTable) seen = NULL;
+    g_autoptr(GPtrArray) infos =
+        g_ptr_array_new_with_free_func((GDestroyNotify)qapi_free_ImageInfo);
+    g_autofree char *chain_fmt = NULL;
+    bool json = false, chain = false;
+    int c, n = 0;
 
     optind = 0;
-    while ((c = getopt_long(argc, argv, ":hf:", output_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:U", output_opts,
+                            NULL)) != -1) {
         switch (c) {
         case 'f':
             fmt = optarg;
+            break;
+        case 'U':
+            break;
+        case OPT_OUTPUT:
+            output = optarg;
+            break;
+        case OPT_BACKING_CHAIN:
+            chain = true;
+            break;
+        default:
+            other_option(c, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        error_exit("Expecting one image file name");
+    }
+    if (output && !parse_output(output, &json)) {
+        return 1;
+    }
+    filename = g_strdup(argv[optind]);
+    seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    /*
+     * Each image of the chain is opened on its own, without its backing
+     * file, so that a missing backing file does not hide the image.
+     */
+    while (filename) {
+        BlockDriverState *bs;
+        Error *err = NULL;
+        g_autoptr(ImageInfo) info = NULL;
+        char *next = NULL;
+
+        if (!g_hash_table_add(seen, g_strdup(filename))) {
+            error_report("Backing file '%s' creates an infinite loop.",
+                         filename);
+            return 1;
+        }
+        bs = bdrv_open_image(filename, fmt, BDRV_O_NO_BACKING, &err);
+        if (!bs) {
+            error_reportf_err(err, "Could not open '%s': ", filename);
+            return 1;
+        }
+        info = img_collect_info(bs, filename);
+        if (chain && info->full_backing_filename) {
+            next = g_strdup(info->full_backing_filename);
+            g_free(chain_fmt);
+            chain_fmt = bdrv_get_backing_format(bs)[0]
+                        ? g_strdup(bdrv_get_backing_format(bs)) : NULL;
+            fmt = chain_fmt;
+        }
+        bdrv_unref(bs);
+        /* Nothing is printed until the whole chain has opened. */
+        g_ptr_array_add(infos, g_steal_pointer(&info));
+        g_free(filename);
+        filename = next;
+    }
+    for (n = 0; n < (int)infos->len; n++) {
+        ImageInfo *info = infos->pdata[n];
+
+        if (json) {
+            g_autofree char *text = img_info_json(info);
+
+            if (chain) {
+                /* qemu-img's array layout: each object one level in */
+                g_autofree char *ind = NULL;
+                g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+                ind = g_strjoinv("\n    ", lines);
+                g_string_append_printf(out, "%s\n    %s", n ? "," : "[",
+                                       ind);
+            } else {
+                g_string_append_printf(out, "%s\n", text);
+            }
+        } else {
+            if (n) {
+                printf("\n");
+            }
+            img_print_info_human(info);
+        }
+    }
+    if (json) {
+        if (chain) {
+            g_string_append(out, "\n]\n");
+        }
+        fputs(out->str, stdout);
+    }
+    return 0;
+}
+
+/*
+ * map
+ */
+
+typedef struct MapEntry {
+    int64_t start;
+    int64_t length;
+    int depth;
+    bool present;
+    bool zero;
+    bool data;
+    bool has_offset;
+    int64_t offset;
+    BlockDriverState *file;
+} MapEntry;
+
+/*
+ * The status of [@offset, @offset + @bytes) as qemu-img map sees it:
+ * each image of the chain from the top is asked in turn until one says
+ * the range holds data or zeroes; @depth counts the images passed.
+ */
+static int get_entry(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                     MapEntry *e)
+{
+    int64_t pnum = bytes, map = 0;
+    BlockDriverState *file = NULL;
+    int depth = 0;
+    int ret;
+
+    for (;;) {
+        ret = bdrv_block_status(bs, offset, bytes, &pnum, &map, &file);
+        if (ret < 0) {
+            return ret;
+        }
+        if (pnum <= 0) {
+            return -EIO;
+        }
+        bytes = pnum;
+        if (ret & (BDRV_BLOCK_ZERO | BDRV_BLOCK_DATA)) {
+            break;
+        }
+        bs = bdrv_cow_bs(bs);
+        if (!bs) {
+            ret = 0;
+            break;
+        }
+        depth++;
+    }
+    e->start = offset;
+    e->length = bytes;
+    e->depth = depth;
+    e->present = ret & BDRV_BLOCK_ALLOCATED;
+    e->zero = ret & BDRV_BLOCK_ZERO;
+    e->data = ret & BDRV_BLOCK_DATA;
+    e->has_offset = ret & BDRV_BLOCK_OFFSET_VALID;
+    e->offset = e->has_offset ? map : 0;
+    e->file = e->has_offset ? file : NULL;
+    return 0;
+}
+
+/* Can @next be printed as part of @cur? */
+static bool entry_continues(const MapEntry *cur, const MapEntry *next)
+{
+    return cur->depth == next->depth && cur->present == next->present &&
+           cur->zero == next->zero && cur->data == next->data &&
+           cur->has_offset == next->has_offset && cur->file == next->file &&
+           (!cur->has_offset || cur->offset + cur->length == next->offset);
+}
+
+/* False (after reporting it) for a range the human format cannot show. */
+static bool print_entry(const MapEntry *e, bool json, bool first)
+{
+    if (json) {
+        printf("%s{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", "
+               "\"depth\": %d, \"present\": %s, \"zero\": %s, "
+               "\"data\": %s", first ? "" : ",\n", e->start, e->length,
+               e->depth, e->present ? "true" : "false",
+               e->zero ? "true" : "false", e->data ? "true" : "false");
+        if (e->has_offset) {
+            printf(", \"offset\": %" PRId64, e->offset);
+        }
+        printf("}");
+        return true;
+    }
+    if (e->data && !e->has_offset) {
+        error_report("File contains external, encrypted or compressed "
+                     "clusters.");
+        return false;
+    }
+    if (e->data) {
+        /* qemu-img prints 0 rather than 0x0 */
+        g_autofree char *a = g_strdup_printf("%#" PRIx64, e->start);
+        g_autofree char *b = g_strdup_printf("%#" PRIx64, e->length);
+        g_autofree char *m = g_strdup_printf("%#" PRIx64, e->offset);
+
+        printf("%-16s%-16s%-16s%s\n", a, b, m, bdrv_get_filename(e->file));
+    }
+    return true;
+}
+
+static int img_map(int argc, char **argv)
+{
+    const char *fmt = NULL, *output = NULL;
+    bool json = false;
+    BlockBackend *blk;
+    Error *err = NULL;
+    MapEntry cur = { 0 }, next;
+    bool first = true, have = false;
+    int64_t length, offset = 0;
+    int c, ret;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":hf:U", output_opts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'U':
             break;
         case OPT_OUTPUT:
             output = optarg;
@@ -304,130 +726,12 @@ static BlockBackend *img_open_query(int argc, char **argv, bool *json)
     if (optind != argc - 1) {
         error_exit("Expecting one image file name");
     }
-    if (output && !parse_output(output, json)) {
-        return NULL;
+    if (output && !parse_output(output, &json)) {
+        return 1;
     }
     blk = img_open(argv[optind], fmt, false, &err);
     if (!blk) {
         error_reportf_err(err, "Could not open '%s': ", argv[optind]);
-    }
-    return blk;
-}
-
-static int img_info(int argc, char **argv)
-{
-    bool json = false;
-    BlockBackend *blk;
-    struct stat st;
-    int64_t size, actual = -1;
-
-    blk = img_open_query(argc, argv, &json);
-    if (!blk) {
-        return 1;
-    }
-    size = blk_getlength(blk);
-    if (stat(argv[optind], &st) == 0) {
-        actual = (int64_t)st.st_blocks * 512;
-    }
-    if (json) {
-        g_autofree char *quoted = g_strescape(argv[optind], NULL);
-
-        printf("{\n"
-               "    \"virtual-size\": %" PRId64 ",\n"
-               "    \"filename\": \"%s\",\n"
-               "    \"format\": \"raw\",\n", size, quoted);
-        if (actual >= 0) {
-            printf("    \"actual-size\": %" PRId64 ",\n", actual);
-        }
-        printf("    \"dirty-flag\": false\n}\n");
-    } else {
-        g_autofree char *vs = human_size(size);
-        g_autofree char *as = human_size(actual);
-
-        printf("image: %s\n"
-               "file format: raw\n"
-               "virtual size: %s (%" PRId64 " bytes)\n"
-               "disk size: %s\n", argv[optind], vs, size,
-               actual >= 0 ? as : "unavailable");
-    }
-    blk_unref(blk);
-    return 0;
-}
-
-/*
- * map
- */
-
-typedef struct MapEntry {
-    int64_t start;
-    int64_t length;
-    bool zero;
-    bool data;
-    bool has_offset;
-    int64_t offset;
-} MapEntry;
-
-/* The status of [@offset, @offset + @bytes) as a map entry; -errno. */
-static int get_entry(BlockBackend *blk, int64_t offset, int64_t bytes,
-                     MapEntry *e)
-{
-    int64_t pnum, map = 0;
-    int ret = bdrv_block_status(blk_bs(blk), offset, bytes, &pnum, &map,
-                                NULL);
-
-    if (ret < 0) {
-        return ret;
-    }
-    e->start = offset;
-    e->length = pnum;
-    e->zero = ret & BDRV_BLOCK_ZERO;
-    e->data = ret & BDRV_BLOCK_DATA;
-    e->has_offset = ret & BDRV_BLOCK_OFFSET_VALID;
-    e->offset = map;
-    return 0;
-}
-
-/* Can @next be printed as part of @cur? */
-static bool entry_continues(const MapEntry *cur, const MapEntry *next)
-{
-    return cur->zero == next->zero && cur->data == next->data &&
-           cur->has_offset == next->has_offset &&
-           (!cur->has_offset || cur->offset + cur->length == next->offset);
-}
-
-static void print_entry(const MapEntry *e, bool json, bool first,
-                        const char *filename)
-{
-    if (json) {
-        printf("%s{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", "
-               "\"depth\": 0, \"present\": true, \"zero\": %s, "
-               "\"data\": %s", first ? "" : ",\n", e->start, e->length,
-               e->zero ? "true" : "false", e->data ? "true" : "false");
-        if (e->has_offset) {
-            printf(", \"offset\": %" PRId64, e->offset);
-        }
-        printf("}");
-    } else if (e->data && e->has_offset) {
-        /* qemu-img prints 0 rather than 0x0 */
-        g_autofree char *a = g_strdup_printf("%#" PRIx64, e->start);
-        g_autofree char *b = g_strdup_printf("%#" PRIx64, e->length);
-        g_autofree char *m = g_strdup_printf("%#" PRIx64, e->offset);
-
-        printf("%-16s%-16s%-16s%s\n", a, b, m, filename);
-    }
-}
-
-static int img_map(int argc, char **argv)
-{
-    bool json = false;
-    BlockBackend *blk;
-    MapEntry cur = { 0 }, next;
-    bool first = true, have = false;
-    int64_t length, offset = 0;
-    int ret;
-
-    blk = img_open_query(argc, argv, &json);
-    if (!blk) {
         return 1;
     }
     length = blk_getlength(blk);
@@ -438,10 +742,9 @@ static int img_map(int argc, char **argv)
                "File");
     }
     while (offset < length) {
-        ret = get_entry(blk, offset, length - offset, &next);
-        if (ret < 0 || next.length == 0) {
-            error_report("Could not read file metadata: %s",
-                         strerror(ret < 0 ? -ret : EIO));
+        ret = get_entry(blk_bs(blk), offset, length - offset, &next);
+        if (ret < 0) {
+            error_report("Could not read file metadata: %s", strerror(-ret));
             blk_unref(blk);
             return 1;
         }
@@ -449,7 +752,10 @@ static int img_map(int argc, char **argv)
             cur.length += next.length;
         } else {
             if (have) {
-                print_entry(&cur, json, first, argv[optind]);
+                if (!print_entry(&cur, json, first)) {
+                    blk_unref(blk);
+                    return 1;
+                }
                 first = false;
             }
             cur = next;
@@ -457,8 +763,9 @@ static int img_map(int argc, char **argv)
         }
         offset += next.length;
     }
-    if (have) {
-        print_entry(&cur, json, first, argv[optind]);
+    if (have && !print_entry(&cur, json, first)) {
+        blk_unref(blk);
+        return 1;
     }
     if (json) {
         printf("]\n");
@@ -468,23 +775,39 @@ static int img_map(int argc, char **argv)
 }
 
 /*
- * compare and convert
+ * compare, convert and rebase
  */
+
+/* The first byte where @a and @b differ, as the 512-byte sector's start. */
+static int64_t first_difference(const uint8_t *a, const uint8_t *b,
+                                int64_t n)
+{
+    int64_t i;
+
+    for (i = 0; i < n && a[i] == b[i]; i++) {
+        /* find the first differing byte */
+    }
+    return i & ~(int64_t)511;
+}
 
 /*
  * The start of the first 512-byte sector of [@offset, @offset + @bytes)
- * of @blk that does not read as zeroes, INT64_MAX if none, or -errno.
+ * of @blk (through its backing chain) that does not read as zeroes,
+ * INT64_MAX if none, or -errno.
  */
 static int64_t first_nonzero(BlockBackend *blk, int64_t offset,
                              int64_t bytes, uint8_t *buf)
 {
     while (bytes > 0) {
         int64_t pnum, n, i;
-        int ret = bdrv_block_status(blk_bs(blk), offset, bytes, &pnum,
-                                    NULL, NULL);
+        int ret = bdrv_block_status_above(blk_bs(blk), NULL, offset, bytes,
+                                          &pnum, NULL, NULL, NULL);
 
         if (ret < 0) {
             return ret;
+        }
+        if (pnum <= 0) {
+            return -EIO;
         }
         if (ret & BDRV_BLOCK_ZERO) {
             offset += pnum;
@@ -507,18 +830,24 @@ static int64_t first_nonzero(BlockBackend *blk, int64_t offset,
     return INT64_MAX;
 }
 
+/* What -s compares of two block statuses. */
+#define STRICT_STATUS_MASK (BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_ZERO | \
+                            BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID)
+
 static int img_compare(int argc, char **argv)
 {
-    const char *fmt1 = NULL, *fmt2 = NULL;
+    const char *fmt1 = NULL, *fmt2 = NULL, *name1, *name2;
     BlockBackend *blk1, *blk2;
     Error *err = NULL;
     g_autofree uint8_t *buf1 = NULL;
     g_autofree uint8_t *buf2 = NULL;
     int64_t len1, len2, common, offset = 0, diff;
+    bool quiet = false, strict = false;
     int c, ret = 0;
 
     optind = 0;
-    while ((c = getopt(argc, argv, ":hf:F:q")) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:F:sqU", output_opts,
+                            NULL)) != -1) {
         switch (c) {
         case 'f':
             fmt1 = optarg;
@@ -526,7 +855,13 @@ static int img_compare(int argc, char **argv)
         case 'F':
             fmt2 = optarg;
             break;
+        case 's':
+            strict = true;
+            break;
         case 'q':
+            quiet = true;
+            break;
+        case 'U':
             break;
         default:
             other_option(c, argv);
@@ -535,14 +870,16 @@ static int img_compare(int argc, char **argv)
     if (optind != argc - 2) {
         error_exit("Expecting two image file names");
     }
-    blk1 = img_open(argv[optind], fmt1, false, &err);
+    name1 = argv[optind];
+    name2 = argv[optind + 1];
+    blk1 = img_open(name1, fmt1, false, &err);
     if (!blk1) {
-        error_reportf_err(err, "Could not open '%s': ", argv[optind]);
+        error_reportf_err(err, "Could not open '%s': ", name1);
         return 2;
     }
-    blk2 = img_open(argv[optind + 1], fmt2, false, &err);
+    blk2 = img_open(name2, fmt2, false, &err);
     if (!blk2) {
-        error_reportf_err(err, "Could not open '%s': ", argv[optind + 1]);
+        error_reportf_err(err, "Could not open '%s': ", name2);
         blk_unref(blk1);
         return 2;
     }
@@ -551,79 +888,158 @@ static int img_compare(int argc, char **argv)
     len1 = blk_getlength(blk1);
     len2 = blk_getlength(blk2);
     common = MIN(len1, len2);
+    if (strict && len1 != len2) {
+        if (!quiet) {
+            printf("Strict mode: Image size mismatch!\n");
+        }
+        ret = 1;
+        goto out;
+    }
     while (offset < common) {
-        int64_t n = MIN(common - offset, IMG_CHUNK), i, pnum1, pnum2;
+        int64_t pnum1, pnum2, n, done;
         int st1, st2;
 
-        /* Where both images read as zeroes there is nothing to read. */
-        st1 = bdrv_block_status(blk_bs(blk1), offset, n, &pnum1, NULL, NULL);
-        st2 = bdrv_block_status(blk_bs(blk2), offset, n, &pnum2, NULL, NULL);
-        if (st1 >= 0 && st2 >= 0 && pnum1 > 0 && pnum2 > 0 &&
-            (st1 & st2 & BDRV_BLOCK_ZERO)) {
-            offset += MIN(pnum1, pnum2);
-            continue;
-        }
-        st1 = blk_pread(blk1, offset, n, buf1, 0);
-        if (st1 < 0) {
-            error_report("Error while reading offset %" PRId64 " of %s: %s",
-                         offset, argv[optind], strerror(-st1));
-            ret = 4;
+        st1 = bdrv_block_status_above(blk_bs(blk1), NULL, offset,
+                                      common - offset, &pnum1, NULL, NULL,
+                                      NULL);
+        if (st1 < 0 || pnum1 <= 0) {
+            error_report("Sector allocation test failed for %s", name1);
+            ret = 3;
             goto out;
         }
-        st2 = blk_pread(blk2, offset, n, buf2, 0);
-        if (st2 < 0) {
-            error_report("Error while reading offset %" PRId64 " of %s: %s",
-                         offset, argv[optind + 1], strerror(-st2));
-            ret = 4;
+        st2 = bdrv_block_status_above(blk_bs(blk2), NULL, offset,
+                                      common - offset, &pnum2, NULL, NULL,
+                                      NULL);
+        if (st2 < 0 || pnum2 <= 0) {
+            error_report("Sector allocation test failed for %s", name2);
+            ret = 3;
             goto out;
         }
-        if (memcmp(buf1, buf2, n)) {
-            for (i = 0; buf1[i] == buf2[i]; i++) {
-                /* find the first differing byte */
+        n = MIN(pnum1, pnum2);
+        if (strict &&
+            (st1 & STRICT_STATUS_MASK) != (st2 & STRICT_STATUS_MASK)) {
+            if (!quiet) {
+                printf("Strict mode: Offset %" PRId64
+                       " block status mismatch!\n", offset);
             }
-            /* qemu-img names the 512-byte sector that differs */
-            printf("Content mismatch at offset %" PRId64 "!\n",
-                   offset + (i & ~(int64_t)511));
             ret = 1;
             goto out;
+        }
+        if (st1 & st2 & BDRV_BLOCK_ZERO) {
+            /* Where both images read as zeroes there is nothing to read. */
+            offset += n;
+            continue;
+        }
+        for (done = 0; done < n;) {
+            int64_t k = MIN(n - done, IMG_CHUNK);
+            int r;
+
+            r = blk_pread(blk1, offset + done, k, buf1, 0);
+            if (r < 0) {
+                error_report("Error while reading offset %" PRId64
+                             " of %s: %s", offset + done, name1,
+                             strerror(-r));
+                ret = 4;
+                goto out;
+            }
+            r = blk_pread(blk2, offset + done, k, buf2, 0);
+            if (r < 0) {
+                error_report("Error while reading offset %" PRId64
+                             " of %s: %s", offset + done, name2,
+                             strerror(-r));
+                ret = 4;
+                goto out;
+            }
+            if (memcmp(buf1, buf2, k)) {
+                if (!quiet) {
+                    printf("Content mismatch at offset %" PRId64 "!\n",
+                           offset + done + first_difference(buf1, buf2, k));
+                }
+                ret = 1;
+                goto out;
+            }
+            done += k;
         }
         offset += n;
     }
     if (len1 != len2) {
         BlockBackend *longer = len1 > len2 ? blk1 : blk2;
 
-        printf("Warning: Image size mismatch!\n");
+        if (!quiet) {
+            printf("Warning: Image size mismatch!\n");
+        }
         diff = first_nonzero(longer, common, MAX(len1, len2) - common, buf1);
         if (diff < 0) {
-            error_report("Error while reading offset %" PRId64 ": %s",
-                         common, strerror(-diff));
+            error_report("Error while reading offset %" PRId64 " of %s: %s",
+                         common, longer == blk1 ? name1 : name2,
+                         strerror(-diff));
             ret = 4;
             goto out;
         }
         if (diff != INT64_MAX) {
-            printf("Content mismatch at offset %" PRId64 "!\n", diff);
+            if (!quiet) {
+                printf("Content mismatch at offset %" PRId64 "!\n", diff);
+            }
             ret = 1;
             goto out;
         }
     }
-    printf("Images are identical.\n");
+    if (!quiet) {
+        printf("Images are identical.\n");
+    }
 out:
     blk_unref(blk2);
     blk_unref(blk1);
     return ret;
 }
 
+/*
+ * Write [@offset, + @n) of @buf to @dst, leaving out the 4 KiB pieces
+ * that are all zeroes (the target already reads them as zeroes), or
+ * writing them as zeroes when @zero_writes (the target may not).
+ */
+static int write_sparse(BlockBackend *dst, int64_t offset, int64_t n,
+                        const uint8_t *buf, bool zero_writes)
+{
+    const int64_t piece = 4096;
+    int64_t i = 0;
+
+    while (i < n) {
+        int64_t start = i;
+        bool zero = buffer_is_zero_bytes(buf + i, MIN(piece, n - i));
+        int ret;
+
+        while (i < n && buffer_is_zero_bytes(buf + i, MIN(piece, n - i)) ==
+               zero) {
+            i += MIN(piece, n - i);
+        }
+        if (!zero) {
+            ret = blk_pwrite(dst, offset + start, i - start, buf + start, 0);
+        } else if (zero_writes) {
+            ret = blk_pwrite_zeroes(dst, offset + start, i - start, 0);
+        } else {
+            ret = 0;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
 static int img_convert(int argc, char **argv)
 {
-    const char *fmt = NULL, *out_fmt = "raw";
+    const char *fmt = NULL, *out_fmt = "raw", *options = NULL;
+    const char *base = NULL, *base_fmt = NULL, *src_name, *dst_name;
     BlockBackend *src, *dst;
     Error *err = NULL;
     g_autofree uint8_t *buf = NULL;
     int64_t len, offset = 0;
-    int fd, c, ret = 0;
+    bool no_create = false;
+    int c, ret = 0;
 
     optind = 0;
-    while ((c = getopt(argc, argv, ":hf:O:pq")) != -1) {
+    while ((c = getopt(argc, argv, ":hf:O:o:B:F:npqU")) != -1) {
         switch (c) {
         case 'f':
             fmt = optarg;
@@ -631,8 +1047,21 @@ static int img_convert(int argc, char **argv)
         case 'O':
             out_fmt = optarg;
             break;
+        case 'o':
+            options = optarg;
+            break;
+        case 'B':
+            base = optarg;
+            break;
+        case 'F':
+            base_fmt = optarg;
+            break;
+        case 'n':
+            no_create = true;
+            break;
         case 'p':
         case 'q':
+        case 'U':
             break;
         default:
             other_option(c, argv);
@@ -645,81 +1074,106 @@ static int img_convert(int argc, char **argv)
     if (argc - optind > 2) {
         error_exit("Expecting one image file name");
     }
-    if (strcmp(out_fmt, "raw")) {
+    src_name = argv[optind];
+    dst_name = argv[optind + 1];
+    if (base && !base_fmt) {
+        error_report("Use of backing file requires explicit backing format");
+        return 1;
+    }
+    if (!bdrv_find_format(out_fmt) ||
+        (strcmp(out_fmt, "raw") && strcmp(out_fmt, "qcow2"))) {
         error_report("Unknown file format '%s'", out_fmt);
         return 1;
     }
-    src = img_open(argv[optind], fmt, false, &err);
+    src = img_open(src_name, fmt, false, &err);
     if (!src) {
-        error_reportf_err(err, "Could not open '%s': ", argv[optind]);
+        error_reportf_err(err, "Could not open '%s': ", src_name);
         return 1;
     }
     len = blk_getlength(src);
-    fd = open(argv[optind + 1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || ftruncate(fd, len) < 0) {
-        error_report("%s: error while converting raw: Could not create "
-                     "'%s': %s", argv[optind + 1], argv[optind + 1],
-                     strerror(errno));
-        if (fd >= 0) {
-            close(fd);
+    if (!no_create &&
+        !bdrv_img_create(dst_name, out_fmt, base, base_fmt, options, len,
+                         false, true, &err)) {
+        const char *msg = error_get_pretty(err);
+
+        /* qemu-img checks -o before it starts converting */
+        if (g_str_has_prefix(msg, "Invalid parameter") ||
+            g_str_has_prefix(msg, "Parameter ") ||
+            g_str_has_prefix(msg, "Backing file not supported")) {
+            error_report_err(err);
+        } else {
+            error_reportf_err(err, "%s: error while converting %s: ",
+                              dst_name, out_fmt);
         }
         blk_unref(src);
         return 1;
     }
-    /* Like create, allocate the first block (see img_create()). */
-    if (len > 0) {
-        g_autofree uint8_t *zero = g_malloc0(MIN(len, 4096));
-
-        if (pwrite(fd, zero, MIN(len, 4096), 0) < 0) {
-            error_report("%s: error while converting raw: %s",
-                         argv[optind + 1], strerror(errno));
-            close(fd);
-            blk_unref(src);
-            return 1;
-        }
-    }
-    close(fd);
-    dst = img_open(argv[optind + 1], "raw", true, &err);
+    dst = img_open(dst_name, out_fmt, true, &err);
     if (!dst) {
-        error_reportf_err(err, "Could not open '%s': ", argv[optind + 1]);
+        error_reportf_err(err, "Could not open '%s': ", dst_name);
         blk_unref(src);
         return 1;
     }
     buf = g_malloc(IMG_CHUNK);
-    /* The new file is all hole: copy only what may not read as zeroes. */
+    /*
+     * A new target without a backing file reads as zeroes: only what may
+     * not read as zeroes is copied.  With -B, only what the source's top
+     * image holds is copied (the rest is the new backing file's); with
+     * -n the target may hold anything, so zeroes are written too.
+     */
     while (offset < len) {
-        int64_t pnum, n;
-        int st = bdrv_block_status(blk_bs(src), offset, len - offset, &pnum,
-                                   NULL, NULL);
+        int64_t pnum, done;
+        int st;
 
-        if (st < 0 || pnum == 0) {
+        if (base) {
+            st = bdrv_block_status(blk_bs(src), offset, len - offset, &pnum,
+                                   NULL, NULL);
+        } else {
+            st = bdrv_block_status_above(blk_bs(src), NULL, offset,
+                                         len - offset, &pnum, NULL, NULL,
+                                         NULL);
+        }
+        if (st < 0 || pnum <= 0) {
             error_report("error while reading block status at offset %"
                          PRId64 ": %s", offset, strerror(st < 0 ? -st : EIO));
             ret = 1;
             break;
         }
-        if (st & BDRV_BLOCK_ZERO) {
+        if (base && !(st & BDRV_BLOCK_ALLOCATED)) {
             offset += pnum;
             continue;
         }
-        n = MIN(pnum, IMG_CHUNK);
-        if (blk_pread(src, offset, n, buf, 0) < 0) {
-            error_report("error while reading at byte %" PRId64 ": %s",
-                         offset, strerror(EIO));
-            ret = 1;
-            break;
-        }
-        if (buffer_is_zero_bytes(buf, n)) {
-            offset += n;
+        if (st & BDRV_BLOCK_ZERO) {
+            if ((base || no_create) &&
+                blk_pwrite_zeroes(dst, offset, pnum, 0) < 0) {
+                error_report("error while writing at byte %" PRId64 ": %s",
+                             offset, strerror(EIO));
+                ret = 1;
+                break;
+            }
+            offset += pnum;
             continue;
         }
-        if (blk_pwrite(dst, offset, n, buf, 0) < 0) {
-            error_report("error while writing at byte %" PRId64 ": %s",
-                         offset, strerror(EIO));
-            ret = 1;
-            break;
+        for (done = 0; done < pnum && !ret;) {
+            int64_t n = MIN(pnum - done, IMG_CHUNK);
+            int r = blk_pread(src, offset + done, n, buf, 0);
+
+            if (r < 0) {
+                error_report("error while reading at byte %" PRId64 ": %s",
+                             offset + done, strerror(-r));
+                ret = 1;
+                break;
+            }
+            r = write_sparse(dst, offset + done, n, buf, base || no_create);
+            if (r < 0) {
+                error_report("error while writing at byte %" PRId64 ": %s",
+                             offset + done, strerror(-r));
+                ret = 1;
+                break;
+            }
+            done += n;
         }
-        offset += n;
+        offset += pnum;
     }
     if (!ret && blk_flush(dst) < 0) {
         error_report("error while flushing: %s", strerror(EIO));
@@ -728,6 +1182,267 @@ static int img_convert(int argc, char **argv)
     blk_unref(dst);
     blk_unref(src);
     return ret;
+}
+
+/*
+ * In the safe mode, copy into @blk (the image being rebased) every range
+ * it does not allocate itself where its old backing chain and @new_base
+ * (NULL: no backing file, all zeroes) differ, so that the image reads
+ * the same afterwards.
+ */
+static int rebase_copy(BlockBackend *blk, BlockBackend *new_base)
+{
+    int64_t len = blk_getlength(blk);
+    int64_t new_len = new_base ? blk_getlength(new_base) : 0;
+    g_autofree uint8_t *old_buf = g_malloc(IMG_CHUNK);
+    g_autofree uint8_t *new_buf = g_malloc(IMG_CHUNK);
+    int64_t offset = 0;
+
+    while (offset < len) {
+        int64_t pnum, n, i;
+        int ret = bdrv_block_status(blk_bs(blk), offset,
+                                    MIN(len - offset, IMG_CHUNK), &pnum,
+                                    NULL, NULL);
+
+        if (ret < 0 || pnum <= 0) {
+            error_report("error while reading image metadata: %s",
+                         strerror(ret < 0 ? -ret : EIO));
+            return 1;
+        }
+        n = pnum;
+        if (ret & BDRV_BLOCK_ALLOCATED) {
+            offset += n;
+            continue;
+        }
+        ret = blk_pread(blk, offset, n, old_buf, 0);
+        if (ret < 0) {
+            error_report("error while reading from old backing file");
+            return 1;
+        }
+        memset(new_buf, 0, n);
+        if (offset < new_len) {
+            ret = blk_pread(new_base, offset, MIN(n, new_len - offset),
+                            new_buf, 0);
+            if (ret < 0) {
+                error_report("error while reading from new backing file");
+                return 1;
+            }
+        }
+        /* Write the runs of 512-byte sectors that differ. */
+        for (i = 0; i < n;) {
+            int64_t start = i;
+            int64_t k = MIN(512, n - i);
+
+            if (!memcmp(old_buf + i, new_buf + i, k)) {
+                i += k;
+                continue;
+            }
+            while (i < n && memcmp(old_buf + i, new_buf + i,
+                                   MIN(512, n - i))) {
+                i += MIN(512, n - i);
+            }
+            ret = blk_pwrite(blk, offset + start, i - start,
+                             old_buf + start, 0);
+            if (ret < 0) {
+                error_report("Error while writing to COW image: %s",
+                             strerror(-ret));
+                return 1;
+            }
+        }
+        offset += n;
+    }
+    return 0;
+}
+
+static int img_rebase(int argc, char **argv)
+{
+    const char *fmt = NULL, *base = NULL, *base_fmt = NULL, *filename;
+    BlockDriverState *bs;
+    BlockBackend *blk, *new_base = NULL;
+    Error *err = NULL;
+    bool unsafe = false;
+    int c, ret;
+
+    optind = 0;
+    while ((c = getopt(argc, argv, ":hf:F:b:upqU")) != -1) {
+        switch (c) {
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'F':
+            base_fmt = optarg;
+            break;
+        case 'b':
+            base = optarg;
+            break;
+        case 'u':
+            unsafe = true;
+            break;
+        case 'p':
+        case 'q':
+        case 'U':
+            /* no progress is printed, and nothing is locked */
+            break;
+        default:
+            other_option(c, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        error_exit("Expecting one image file name");
+    }
+    filename = argv[optind];
+    if (base_fmt && !bdrv_find_format(base_fmt)) {
+        error_report("Invalid format name: '%s'", base_fmt);
+        return 1;
+    }
+    if (!base) {
+        /* Without -b the image gets no backing file at all. */
+        base = "";
+    }
+    /* The unsafe mode does not need, or even open, any backing file. */
+    bs = bdrv_open_image(filename, fmt,
+                         BDRV_O_RDWR | (unsafe ? BDRV_O_NO_BACKING : 0),
+                         &err);
+    if (!bs) {
+        error_reportf_err(err, "Could not open '%s': ", filename);
+        return 1;
+    }
+    blk = blk_new(qemu_get_aio_context(),
+                  BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
+                  BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED);
+    if (blk_insert_bs(blk, bs, &err) < 0) {
+        error_reportf_err(err, "Could not open '%s': ", filename);
+        blk_unref(blk);
+        bdrv_unref(bs);
+        return 1;
+    }
+    bdrv_unref(bs);
+    if (!unsafe && base[0]) {
+        g_autofree char *path = img_full_backing(filename, base);
+
+        new_base = img_open(path, base_fmt, false, &err);
+        if (!new_base) {
+            error_reportf_err(err, "Could not open new backing file '%s': ",
+                              base);
+            blk_unref(blk);
+            return 1;
+        }
+        if (!base_fmt) {
+            base_fmt = bdrv_get_format_name(blk_bs(new_base));
+        }
+    }
+    if (base[0] && !base_fmt) {
+        error_report("Could not change the backing file to '%s': backing "
+                     "format must be specified", base);
+        blk_unref(blk);
+        return 1;
+    }
+    if (!unsafe && rebase_copy(blk, new_base)) {
+        blk_unref(new_base);
+        blk_unref(blk);
+        return 1;
+    }
+    ret = bdrv_change_backing_file(blk_bs(blk), base, base_fmt);
+    if (ret < 0) {
+        error_report("Could not change the backing file to '%s': %s", base,
+                     strerror(-ret));
+    }
+    if (new_base) {
+        blk_unref(new_base);
+    }
+    blk_unref(blk);
+    return ret < 0 ? 1 : 0;
+}
+
+/*
+ * resize
+ */
+
+static void size_error(void)
+{
+    error_report("Parameter 'size' expects a non-negative number below "
+                 "2^64");
+    error_printf("Optional suffix k, M, G, T, P or E means kilo-, mega-, "
+                 "giga-, tera-, peta-\nand exabytes, respectively.\n");
+}
+
+static int img_resize(int argc, char **argv)
+{
+    const char *fmt = NULL, *size_arg, *filename;
+    BlockBackend *blk;
+    Error *err = NULL;
+    int64_t n, cur, total;
+    bool quiet = false, shrink = false;
+    int c, relative = 0;
+
+    if (argc < 3) {
+        error_exit("Not enough arguments");
+    }
+    /* The size comes last and may start with '-': keep it from getopt. */
+    size_arg = argv[--argc];
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":hf:qU", output_opts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'U':
+            break;
+        case OPT_SHRINK:
+            shrink = true;
+            break;
+        default:
+            other_option(c, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        error_exit("Expecting image file name and size");
+    }
+    filename = argv[optind];
+    if (size_arg[0] == '+' || size_arg[0] == '-') {
+        relative = size_arg[0] == '-' ? -1 : 1;
+        size_arg++;
+    }
+    if (!parse_img_size(size_arg, &n)) {
+        size_error();
+        return 1;
+    }
+    blk = img_open(filename, fmt, true, &err);
+    if (!blk) {
+        error_reportf_err(err, "Could not open '%s': ", filename);
+        return 1;
+    }
+    cur = blk_getlength(blk);
+    total = relative ? cur + relative * n : n;
+    if (total <= 0) {
+        error_report("New image size must be positive");
+        blk_unref(blk);
+        return 1;
+    }
+    if (total < cur && !shrink) {
+        error_report("Use the --shrink option to perform a shrink "
+                     "operation.");
+        warn_report("Shrinking an image will delete all data beyond the "
+                    "shrunken image's end. Before performing such an "
+                    "operation, make sure there is no important data "
+                    "there.");
+        blk_unref(blk);
+        return 1;
+    }
+    if (blk_truncate(blk, total, false, PREALLOC_MODE_OFF, 0, &err) < 0) {
+        error_report_err(err);
+        blk_unref(blk);
+        return 1;
+    }
+    if (!quiet) {
+        printf("Image resized.\n");
+    }
+    blk_unref(blk);
+    return 0;
 }
 
 /*
@@ -912,14 +1627,24 @@ static int img_check(int argc, char **argv)
 static void usage(void)
 {
     printf("Usage: qblock-img [standard options] command [command options]\n"
-           "Create, inspect, compare and convert raw images\n"
+           "Create, inspect, compare and convert raw and qcow2 images\n"
            "\n"
            "Commands:\n"
-           "  create [-f fmt] [-o options] filename [size]\n"
-           "  info [-f fmt] [--output=ofmt] filename\n"
-           "  map [-f fmt] [--output=ofmt] filename\n"
-           "  compare [-f fmt] [-F fmt] filename1 filename2\n"
-           "  convert [-f fmt] [-O output_fmt] filename output_filename\n");
+           "  create [-f fmt] [-b backing_file [-F backing_fmt]] [-u] "
+           "[-o options] filename [size]\n"
+           "  check [-f fmt] [--output=ofmt] [-r leaks|all] [-q] [-U] "
+           "filename\n"
+           "  info [-f fmt] [--output=ofmt] [--backing-chain] [-U] "
+           "filename\n"
+           "  map [-f fmt] [--output=ofmt] [-U] filename\n"
+           "  compare [-f fmt] [-F fmt] [-s] [-q] [-U] filename1 "
+           "filename2\n"
+           "  convert [-f fmt] [-O output_fmt] [-o options] "
+           "[-B backing_file -F backing_fmt] [-n] [-U] filename "
+           "output_filename\n"
+           "  rebase [-f fmt] [-u] [-b backing_file [-F backing_fmt]] "
+           "filename\n"
+           "  resize [-f fmt] [-q] [--shrink] filename [+ | -]size\n");
 }
 
 int main(int argc, char **argv)
@@ -934,6 +1659,8 @@ int main(int argc, char **argv)
         { "compare", img_compare },
         { "convert", img_convert },
         { "check", img_check },
+        { "rebase", img_rebase },
+        { "resize", img_resize },
     };
     size_t i;
 

@@ -584,12 +584,6 @@ extern BlockDriver bdrv_null_aio;
 extern BlockDriver bdrv_raw;
 extern BlockDriver bdrv_file;
 extern BlockDriver bdrv_qcow2;
-/*
- * Fill the bdrv_change_backing_file slot of @drv (bdrv_qcow2) from
- * block/qcow2-backing.c; called by bdrv_init() until qcow2.c's driver
- * table names the slot itself.
- */
-void qcow2_backing_register(BlockDriver *drv);
 extern BlockDriver bdrv_blkdebug;
 
 #endif /* QBLOCK_BLOCK_BLOCK_INT_H */
