@@ -888,7 +888,6 @@ static int mirror_exit_common(Job *job)
     blk_unref(s->target);
     s->target = NULL;
     if (s->dirty_bitmap) {
-        bdrv_dirty_bitmap_set_busy(s->dirty_bitmap, false);
         bdrv_release_dirty_bitmap(s->dirty_bitmap);
         s->dirty_bitmap = NULL;
     }
@@ -1177,7 +1176,6 @@ BlockJob *mirror_start(const MirrorStartArgs *a, Error **errp)
     if (!s->dirty_bitmap) {
         goto fail_job;
     }
-    bdrv_dirty_bitmap_set_busy(s->dirty_bitmap, true);
 
     if (!block_job_add_bdrv(&s->common, "source", bs, 0,
                             BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE |
@@ -1198,7 +1196,6 @@ fail_job:
     /* The job never ran: abort takes the filter out again. */
     s->prepared = true;
     if (s->dirty_bitmap) {
-        bdrv_dirty_bitmap_set_busy(s->dirty_bitmap, false);
         bdrv_release_dirty_bitmap(s->dirty_bitmap);
         s->dirty_bitmap = NULL;
     }
