@@ -163,7 +163,8 @@ static void coroutine_fn mirror_wait_for_io(MirrorBlockJob *s)
     assert(!s->waiting_for_io);
     s->waiting_for_io = true;
     qemu_coroutine_yield();
-    s->waiting_for_io = false;
+    /* The waking operation cleared it. */
+    assert(!s->waiting_for_io);
 }
 
 static void coroutine_fn mirror_wait_for_all_io(MirrorBlockJob *s)
@@ -222,7 +223,13 @@ static void mirror_iteration_done(MirrorOp *op, int ret)
     qemu_iovec_destroy(&op->qiov);
     g_free(op);
 
+    /*
+     * One wake per wait: from a coroutine the wake is deferred, and a
+     * second operation ending before the job runs must not wake it again
+     * (it would enter the job in the middle of its next sleep).
+     */
     if (s->waiting_for_io) {
+        s->waiting_for_io = false;
         aio_co_wake(s->common.job.co);
     }
 }
@@ -361,7 +368,8 @@ static int64_t mirror_cow_align(MirrorBlockJob *s, int64_t *offset,
  * a free slot first.
  */
 static int64_t coroutine_fn mirror_perform(MirrorBlockJob *s, int64_t offset,
-                                           int64_t bytes, MirrorMethod method)
+                                           int64_t bytes, MirrorMethod method,
+                                           int64_t *op_end)
 {
     int64_t nb_chunks;
     MirrorOp *op;
@@ -422,6 +430,7 @@ static int64_t coroutine_fn mirror_perform(MirrorBlockJob *s, int64_t offset,
 
     co = qemu_coroutine_create(mirror_co_op, op);
     aio_co_enter(qemu_get_aio_context(), co);
+    *op_end = offset + bytes;
     return bytes;
 }
 
@@ -473,7 +482,7 @@ static int64_t coroutine_fn mirror_iteration(MirrorBlockJob *s)
 
     while (offset < end) {
         MirrorMethod method = MIRROR_METHOD_COPY;
-        int64_t io_bytes, io_bytes_acct;
+        int64_t io_bytes, io_bytes_acct, op_end;
         int ret;
 
         ret = bdrv_co_block_status_above(source, NULL, true, offset,
@@ -513,7 +522,7 @@ static int64_t coroutine_fn mirror_iteration(MirrorBlockJob *s)
                                          method == MIRROR_METHOD_ZERO);
         }
 
-        io_bytes = mirror_perform(s, offset, io_bytes, method);
+        io_bytes = mirror_perform(s, offset, io_bytes, method, &op_end);
         /*
          * Zeroes and discards cost nothing only on a target that can
          * unmap; elsewhere they are writes like any other (QEMU's rule).
@@ -523,13 +532,13 @@ static int64_t coroutine_fn mirror_iteration(MirrorBlockJob *s)
         if (io_bytes <= 0) {
             break;
         }
-        /* COW rounding may have moved the start back; move on past it. */
-        offset = MAX(offset + 1, offset + io_bytes);
-        if (offset > end) {
-            /* The widened operation covered dirty chunks after the run. */
-            bdrv_reset_dirty_bitmap(s->dirty_bitmap, end, offset - end);
-            break;
-        }
+        /*
+         * Go on after what the operation covered (COW rounding may have
+         * widened it both ways).  Dirty chunks that a widened operation
+         * covered beyond this run stay dirty: they were not read after
+         * their bits were cleared, so only a copy of their own is safe.
+         */
+        offset = op_end;
         delay_ns = block_job_ratelimit_get_delay(&s->common, io_bytes_acct);
     }
     return delay_ns;
