@@ -5,6 +5,8 @@
 #   make demo       build and run the live-mirror demo
 #   make bench-micro   micro-benchmarks (coroutines, HBitmap)
 #   make bench-io   the block layer's I/O beside fio (IO_BENCH_ARGS=...)
+#   make bench-mirror  qblockd's mirror beside qemu-storage-daemon and dd
+#                   (MIRROR_BENCH_ARGS=...)
 #   make fuzz       build the libFuzzer targets with clang and run each
 #
 # A missing build dependency is installed by scripts/install-deps.sh when
@@ -18,6 +20,7 @@ MESON     ?= meson
 NINJA     ?= ninja
 
 .PHONY: all deps build build-san check check-unit demo bench-micro bench-io \
+	bench-mirror \
 	fuzz clean distclean
 
 all: build
@@ -60,6 +63,12 @@ bench-micro: $(BUILD)/build.ninja
 bench-io: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD) bench/io-bench
 	python3 bench/io-bench.py --build $(BUILD) $(IO_BENCH_ARGS)
+
+# The same blockdev-mirror of 2 GiB images with qblockd and the real
+# qemu-storage-daemon, alternating, beside dd; needs about 7 GiB in
+# $TMPDIR; e.g. MIRROR_BENCH_ARGS="--repeat 3 --only direct direct-1m"
+bench-mirror: build
+	python3 bench/mirror-bench --build $(BUILD) $(MIRROR_BENCH_ARGS)
 
 # libFuzzer targets, built with clang, ASan and UBSan (a UBSan report
 # stops the run, as a crash does); each of FUZZ_TARGETS runs for

@@ -51,6 +51,16 @@ typedef struct BDRVRawState {
     /* Probed with O_DIRECT; 1 otherwise. */
     uint32_t request_alignment;
     size_t buf_align;
+    /*
+     * The last range that SEEK_DATA / SEEK_HOLE found to be data, or
+     * empty: block status inside it needs no system call (a mirror asks
+     * once per operation, QEMU keeps the same cache).  Only zero writes,
+     * discards and truncates of this node make holes; they empty it.  A
+     * hole punched by another process reads as data until then, which is
+     * always safe.
+     */
+    int64_t data_start;
+    int64_t data_end;
 } BDRVRawState;
 
 /*
@@ -352,19 +362,37 @@ static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
     return raw_co_submit(bs, offset, bytes, qiov, QEMU_AIO_WRITE, 0);
 }
 
+/* Holes may appear: forget the known data range (before and after). */
+static void raw_forget_data(BDRVRawState *s)
+{
+    s->data_start = 0;
+    s->data_end = 0;
+}
+
 static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
                                              int64_t offset, int64_t bytes,
                                              BdrvRequestFlags flags)
 {
-    return raw_co_submit(bs, offset, bytes, NULL, QEMU_AIO_WRITE_ZEROES,
-                         (flags & BDRV_REQ_MAY_UNMAP) ? QEMU_IO_MAY_UNMAP
-                                                      : 0);
+    BDRVRawState *s = bs->opaque;
+    int ret;
+
+    raw_forget_data(s);
+    ret = raw_co_submit(bs, offset, bytes, NULL, QEMU_AIO_WRITE_ZEROES,
+                        (flags & BDRV_REQ_MAY_UNMAP) ? QEMU_IO_MAY_UNMAP : 0);
+    raw_forget_data(s);
+    return ret;
 }
 
 static int coroutine_fn raw_co_pdiscard(BlockDriverState *bs,
                                         int64_t offset, int64_t bytes)
 {
-    return raw_co_submit(bs, offset, bytes, NULL, QEMU_AIO_DISCARD, 0);
+    BDRVRawState *s = bs->opaque;
+    int ret;
+
+    raw_forget_data(s);
+    ret = raw_co_submit(bs, offset, bytes, NULL, QEMU_AIO_DISCARD, 0);
+    raw_forget_data(s);
+    return ret;
 }
 
 static int coroutine_fn raw_co_flush(BlockDriverState *bs)
@@ -395,12 +423,18 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
     if (!want_zero) {
         return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
     }
+    if (offset >= s->data_start && offset < s->data_end) {
+        *pnum = MIN(bytes, s->data_end - offset);
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
 
     data = lseek(s->fd, offset, SEEK_DATA);
     if (data == offset) {
         hole = lseek(s->fd, offset, SEEK_HOLE);
         if (hole > offset) {
-            *pnum = MIN(bytes, ROUND_UP(hole - offset, align));
+            s->data_start = offset;
+            s->data_end = offset + ROUND_UP(hole - offset, align);
+            *pnum = MIN(bytes, s->data_end - offset);
         }
         ret = BDRV_BLOCK_DATA;
     } else if (data > offset || (data < 0 && errno == ENXIO)) {
@@ -498,7 +532,9 @@ static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
         return -ENOTSUP;
     }
     t.old_size = st.st_size;
+    raw_forget_data(s);
     ret = thread_pool_submit_co(raw_truncate_worker, &t);
+    raw_forget_data(s);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to resize the file");
     }
