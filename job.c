@@ -50,6 +50,7 @@
  */
 #include "qemu/osdep.h"
 
+#include "qemu/id.h"
 #include "qemu/job.h"
 #include "qapi/error.h"
 #include "qapi-events.h"
@@ -207,19 +208,6 @@ Job *job_next(Job *job)
  * Creation and references
  */
 
-/* QEMU's rule for IDs: a letter, then letters, digits, '-', '.', '_'. */
-static bool job_id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (const char *p = id + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static void job_sleep_timer_cb(void *opaque)
 {
@@ -234,7 +222,7 @@ void *job_create(const char *job_id, const JobDriver *driver,
 
     assert(driver->instance_size >= sizeof(Job));
     if (job_id) {
-        if (!job_id_wellformed(job_id)) {
+        if (!id_wellformed(job_id)) {
             error_setg(errp, "Invalid job ID '%s'", job_id);
             return NULL;
         }

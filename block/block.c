@@ -36,6 +36,7 @@
 #include "block/block-backend.h"
 #include "block/dirty-bitmap.h"
 #include "qapi/error.h"
+#include "qemu/id.h"
 #include "qapi/visitor.h"
 #include "qapi-visit.h"
 #include "trace.h"
@@ -84,21 +85,6 @@ BlockDriver *bdrv_find_format(const char *format_name)
  * Names
  */
 
-/* QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_'. */
-static bool node_name_wellformed(const char *name)
-{
-    const char *p;
-
-    if (!g_ascii_isalpha(name[0])) {
-        return false;
-    }
-    for (p = name + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static bool bdrv_assign_node_name(BlockDriverState *bs, const char *name,
                                   Error **errp)
@@ -110,7 +96,7 @@ static bool bdrv_assign_node_name(BlockDriverState *bs, const char *name,
         gen = g_strdup_printf("#block%" PRIu64 "%02d", counter++,
                               g_random_int_range(0, 100));
         name = gen;
-    } else if (!node_name_wellformed(name)) {
+    } else if (!id_wellformed(name)) {
         error_setg(errp, "Invalid node-name: '%s'", name);
         return false;
     }

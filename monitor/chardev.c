@@ -30,6 +30,7 @@
 #include "monitor/chardev.h"
 #include "qapi/error.h"
 #include "qemu/aio.h"
+#include "qemu/id.h"
 #include "qemu/queue.h"
 #include "trace.h"
 
@@ -112,19 +113,6 @@ static bool parse_bool(const char *name, const char *value, bool *out,
     return false;
 }
 
-/* letters, digits, '-', '.', '_', starting with a letter */
-static bool id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (const char *p = id + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /*
  * Split a QemuOpts string into a table of strings.  The first item names

@@ -490,6 +490,43 @@ static char *img_info_json(ImageInfo *info)
     return json_writer_to_string(sorted, true);
 }
 
+/*
+ * The options info and map share: -f FMT, -U, --output=...; and, for
+ * info only (@chain not NULL), --backing-chain.  Exactly one file name
+ * must follow; optind is left on it.
+ */
+static void query_opts(int argc, char **argv, const char **fmt,
+                       const char **output, bool *chain)
+{
+    int c;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":hf:U", output_opts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            *fmt = optarg;
+            break;
+        case 'U':
+            break;
+        case OPT_OUTPUT:
+            *output = optarg;
+            break;
+        case OPT_BACKING_CHAIN:
+            if (chain) {
+                *chain = true;
+                break;
+            }
+            /* fall through */
+        default:
+            other_option(c, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        error_exit("Expecting one image file name");
+    }
+}
+
 static int img_info(int argc, char **argv)
 {
     const char *fmt = NULL, *output = NULL;
@@ -500,30 +537,9 @@ static int img_info(int argc, char **argv)
         g_ptr_array_new_with_free_func((GDestroyNotify)qapi_free_ImageInfo);
     g_autofree char *chain_fmt = NULL;
     bool json = false, chain = false;
-    int c, n = 0;
+    int n = 0;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, ":hf:U", output_opts,
-                            NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'U':
-            break;
-        case OPT_OUTPUT:
-            output = optarg;
-            break;
-        case OPT_BACKING_CHAIN:
-            chain = true;
-            break;
-        default:
-            other_option(c, argv);
-        }
-    }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
+    query_opts(argc, argv, &fmt, &output, &chain);
     if (output && !parse_output(output, &json)) {
         return 1;
     }
@@ -705,27 +721,9 @@ static int img_map(int argc, char **argv)
     MapEntry cur = { 0 }, next;
     bool first = true, have = false;
     int64_t length, offset = 0;
-    int c, ret;
+    int ret;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, ":hf:U", output_opts,
-                            NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'U':
-            break;
-        case OPT_OUTPUT:
-            output = optarg;
-            break;
-        default:
-            other_option(c, argv);
-        }
-    }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
+    query_opts(argc, argv, &fmt, &output, NULL);
     if (output && !parse_output(output, &json)) {
         return 1;
     }
