@@ -21,17 +21,14 @@
  */
 #include "qemu/osdep.h"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "monitor/chardev.h"
 #include "qapi/error.h"
 #include "qemu/aio.h"
 #include "qemu/id.h"
 #include "qemu/queue.h"
+#include "qemu/sockets.h"
 #include "trace.h"
 
 typedef enum ChardevKind {
@@ -178,129 +175,11 @@ static GHashTable *opts_split(const char *optarg, Error **errp)
 
 /* ------------------------------------------------------------- sockets */
 
-static int socket_listen_unix(Chardev *chr, const char *path, Error **errp)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    mode_t old_umask;
-    int fd, ret;
-
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        error_setg(errp, "UNIX socket path '%s' is too long", path);
-        error_append_hint(errp, "Path must be less than %zu bytes\n",
-                          sizeof(sun.sun_path));
-        return -1;
-    }
-    memcpy(sun.sun_path, path, strlen(path));
-
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "Failed to create Unix socket");
-        return -1;
-    }
-    /* A stale socket file from an earlier run would make bind() fail. */
-    unlink(path);
-    /* Only the owner may talk to the monitor: create the file 0600. */
-    old_umask = umask(0177);
-    ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-    umask(old_umask);
-    if (ret < 0) {
-        error_setg_errno(errp, errno, "Failed to bind socket to %s", path);
-        close(fd);
-        return -1;
-    }
-    if (listen(fd, 1) < 0) {
-        error_setg_errno(errp, errno, "Failed to listen on socket");
-        close(fd);
-        unlink(path);
-        return -1;
-    }
-    chr->path = g_strdup(path);
-    return fd;
-}
-
-static int socket_connect_unix(const char *path, Error **errp)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    int fd;
-
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        error_setg(errp, "UNIX socket path '%s' is too long", path);
-        return -1;
-    }
-    memcpy(sun.sun_path, path, strlen(path));
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "Failed to create socket");
-        return -1;
-    }
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        error_setg_errno(errp, errno, "Failed to connect to '%s'", path);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int socket_inet(const char *host, const char *port, bool server,
-                       Error **errp)
-{
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC,
-        .ai_socktype = SOCK_STREAM,
-        .ai_flags = server ? AI_PASSIVE : 0,
-    };
-    struct addrinfo *res, *ai;
-    int fd = -1, saved_errno = 0, rc;
-
-    rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (rc) {
-        error_setg(errp, "address resolution failed for %s:%s: %s", host,
-                   port, gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        int one = 1;
-
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-        if (fd < 0) {
-            saved_errno = errno;
-            continue;
-        }
-        if (server) {
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-            if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-                listen(fd, 1) == 0) {
-                break;
-            }
-        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            break;
-        }
-        saved_errno = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        if (server) {
-            error_setg_errno(errp, saved_errno,
-                             "Failed to bind socket to %s:%s", host, port);
-        } else {
-            error_setg_errno(errp, saved_errno, "Failed to connect to '%s:%s'",
-                             host, port);
-        }
-    }
-    return fd;
-}
-
 static void chardev_set_peer(Chardev *chr, int fd, bool nodelay)
 {
-    int flags = fcntl(fd, F_GETFL);
-
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    socket_set_nonblock(fd);
     if (nodelay && !chr->is_unix) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        socket_set_nodelay(fd);
     }
     chr->fd = fd;
     g_byte_array_set_size(chr->outbuf, 0);
@@ -426,6 +305,7 @@ static bool chardev_open_socket(Chardev *chr, GHashTable *opts, Error **errp)
     const char *port = g_hash_table_lookup(opts, "port");
     const char *v;
     bool server = false, wait = true, nodelay = false;
+    UnixSocketName unix_name = { .path = path };
 
     if ((v = g_hash_table_lookup(opts, "server")) &&
         !parse_bool("server", v, &server, errp)) {
@@ -459,11 +339,15 @@ static bool chardev_open_socket(Chardev *chr, GHashTable *opts, Error **errp)
     chr->addr_str = path ? g_strdup_printf("unix:%s", path)
                          : g_strdup_printf("%s:%s", host ? host : "", port);
     if (server) {
-        chr->listen_fd = path ? socket_listen_unix(chr, path, errp)
-                              : socket_inet(host ? host : "", port, true,
-                                            errp);
+        /* Only the owner may talk to the monitor: the file is 0600. */
+        chr->listen_fd = path ? unix_socket_listen(&unix_name, 1, true, errp)
+                              : inet_socket_listen(host ? host : "", port,
+                                                   NULL, 1, NULL, errp);
         if (chr->listen_fd < 0) {
             return false;
+        }
+        if (path) {
+            chr->path = g_strdup(path);
         }
         if (wait) {
             /* Start-up waits for the first peer, as QEMU's wait=on. */
@@ -480,8 +364,9 @@ static bool chardev_open_socket(Chardev *chr, GHashTable *opts, Error **errp)
             chardev_set_peer(chr, fd, nodelay);
         }
     } else {
-        int fd = path ? socket_connect_unix(path, errp)
-                      : socket_inet(host ? host : "", port, false, errp);
+        int fd = path ? unix_socket_connect(&unix_name, errp)
+                      : inet_socket_connect(host ? host : "", port, NULL,
+                                            errp);
         if (fd < 0) {
             return false;
         }
