@@ -19,6 +19,8 @@
 #include <sys/signalfd.h>
 
 #include "block/blockdev.h"
+#include "block/export.h"
+#include "block/nbd.h"
 #include "monitor/chardev.h"
 #include "monitor/monitor.h"
 #include "qapi/error.h"
@@ -67,8 +69,20 @@ static void help(void)
 "                         when start-up has finished (status 0) or\n"
 "                         failed (status 1)\n"
 "\n"
+"  --export [type=]nbd,id=<id>,node-name=<node-name>[,name=<export-name>]\n"
+"           [,writable=on|off][,writethrough=on|off][,bitmaps.0=<name>]\n"
+"           [,description=<description>][,allocation-depth=on|off]\n"
+"                         export the specified block node over NBD\n"
+"                         (requires --nbd-server)\n"
+"\n"
 "  --monitor [chardev=]name[,mode=control][,pretty[=on|off]]\n"
 "                         serve QMP on that chardev\n"
+"\n"
+"  --nbd-server addr.type=inet,addr.host=<host>,addr.port=<port>\n"
+"               [,max-connections=<n>]\n"
+"  --nbd-server addr.type=unix,addr.path=<path>[,max-connections=<n>]\n"
+"  --nbd-server addr.type=fd,addr.str=<fd>[,max-connections=<n>]\n"
+"                         start an NBD server for exporting block nodes\n"
 "\n"
 "  --pidfile <path>       once started, write the process id there\n"
 "                         (locked; removed at exit)\n"
@@ -158,6 +172,28 @@ static bool add_monitor(const char *optarg, Error **errp)
     }
     return monitor_new_qmp(opts->chardev,
                            opts->has_pretty && opts->pretty, errp) != NULL;
+}
+
+static bool add_nbd_server(const char *optarg, Error **errp)
+{
+    g_autoptr(JsonNode) tree = NULL;
+    g_autoptr(NbdServerOptions) opts = NULL;
+    QapiInput in;
+    bool keyval = optarg[0] != '{';
+
+    if (keyval) {
+        tree = keyval_parse(optarg, NULL, NULL, errp);
+    } else {
+        tree = json_parse_string(optarg, errp);
+    }
+    if (!tree) {
+        return false;
+    }
+    qapi_input_init(&in, keyval);
+    if (!qapi_input_NbdServerOptions(&in, NULL, tree, &opts, errp)) {
+        return false;
+    }
+    return nbd_server_start_options(opts, errp);
 }
 
 static bool write_pidfile(const char *path, Error **errp)
@@ -257,7 +293,9 @@ enum {
     OPTION_BLOCKDEV = 256,
     OPTION_CHARDEV,
     OPTION_DAEMONIZE,
+    OPTION_EXPORT,
     OPTION_MONITOR,
+    OPTION_NBD_SERVER,
     OPTION_PIDFILE,
 };
 
@@ -268,7 +306,9 @@ static const struct option long_options[] = {
     { "blockdev", required_argument, NULL, OPTION_BLOCKDEV },
     { "chardev", required_argument, NULL, OPTION_CHARDEV },
     { "daemonize", no_argument, NULL, OPTION_DAEMONIZE },
+    { "export", required_argument, NULL, OPTION_EXPORT },
     { "monitor", required_argument, NULL, OPTION_MONITOR },
+    { "nbd-server", required_argument, NULL, OPTION_NBD_SERVER },
     { "pidfile", required_argument, NULL, OPTION_PIDFILE },
     { NULL, 0, NULL, 0 },
 };
@@ -351,6 +391,14 @@ static void process_options(int argc, char **argv)
             error_set_location("--monitor %s", optarg);
             ok = add_monitor(optarg, &err);
             break;
+        case OPTION_EXPORT:
+            error_set_location("--export %s", optarg);
+            ok = blk_exp_add_cmdline(optarg, &err);
+            break;
+        case OPTION_NBD_SERVER:
+            error_set_location("--nbd-server %s", optarg);
+            ok = add_nbd_server(optarg, &err);
+            break;
         case OPTION_DAEMONIZE:
             break;
         case OPTION_PIDFILE:
@@ -419,6 +467,9 @@ int main(int argc, char **argv)
     bdrv_drain_all_begin();
     job_cancel_sync_all();
     bdrv_drain_all_end();
+    /* Exports go before the nodes they hold; clients are disconnected. */
+    nbd_server_stop();
+    blk_exp_close_all();
     monitor_cleanup();
     blockdev_close_all();
     chardev_close_all();

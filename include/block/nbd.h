@@ -243,4 +243,20 @@ SocketAddress *socket_address_from_legacy(const SocketAddressLegacy *legacy);
 /* "unix:/p", "inet:h:p", "vsock:c:p", "fd:N": for messages and traces. */
 char *socket_address_to_string(const SocketAddress *addr);
 
+/* ------------------------------------------------------------ server */
+
+/*
+ * The NBD server (nbd/server.c): one per process.  Exports are added to
+ * it through block-export-add (block/export.h).  Main loop only.
+ */
+/* --nbd-server: start the server with the flat options. */
+bool nbd_server_start_options(NbdServerOptions *opts, Error **errp);
+bool nbd_server_is_running(void);
+/*
+ * Remove every NBD export (disconnecting their clients), drop the clients
+ * still in the handshake, wait until they are all gone, stop listening.
+ * Nothing if the server does not run.
+ */
+void nbd_server_stop(void);
+
 #endif /* QBLOCK_BLOCK_NBD_H */
