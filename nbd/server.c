@@ -1164,14 +1164,14 @@ static int coroutine_fn nbd_receive_request(NBDClient *client,
     if (!exp->writable &&
         (req->type == NBD_CMD_WRITE || req->type == NBD_CMD_TRIM ||
          req->type == NBD_CMD_WRITE_ZEROES)) {
-        nbd_refuse(r, -EPERM, "export is read-only");
+        /* qemu-storage-daemon 7.2 answers EINVAL here, not EPERM. */
+        nbd_refuse(r, -EINVAL, "export is read-only");
     }
     if (req->type != NBD_CMD_FLUSH &&
         (req->offset > (uint64_t)exp->size ||
          req->len > (uint64_t)exp->size - req->offset)) {
-        bool write = req->type == NBD_CMD_WRITE ||
-                     req->type == NBD_CMD_WRITE_ZEROES;
-        nbd_refuse(r, write ? -ENOSPC : -EINVAL, "operation past EOF");
+        /* EINVAL for writes too, as qemu-storage-daemon answers. */
+        nbd_refuse(r, -EINVAL, "operation past EOF");
     }
     if (req->type == NBD_CMD_BLOCK_STATUS) {
         if (!client->meta.count) {

@@ -46,6 +46,9 @@ QEMU_IMG = os.environ.get('QEMU_IMG')
 QEMU_IO = os.environ.get('QEMU_IO')
 QEMU_NBD = os.environ.get('QEMU_NBD')
 QEMU_SYSTEM = os.environ.get('QEMU_SYSTEM')
+NBDKIT = os.environ.get('NBDKIT')
+NBDCOPY = os.environ.get('NBDCOPY')
+NBDINFO = os.environ.get('NBDINFO')
 
 SKIP_STATUS = 77
 DEFAULT_TIMEOUT = 60.0
