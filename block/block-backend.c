@@ -33,6 +33,8 @@ struct BlockBackend {
     bool job_owned;
     /* Requests waiting for the drained section to end. */
     CoQueue queued_requests;
+    /* blk_restart_queued_bh() is scheduled. */
+    bool restart_pending;
     QTAILQ_ENTRY(BlockBackend) link;
 };
 
@@ -57,13 +59,35 @@ static void blk_root_drained_begin(BdrvChild *child)
     blk->quiesce_counter++;
 }
 
+static void blk_restart_queued_bh(void *opaque)
+{
+    BlockBackend *blk = opaque;
+
+    blk->restart_pending = false;
+    if (!blk->quiesce_counter) {
+        qemu_co_queue_restart_all(&blk->queued_requests);
+    }
+    blk_unref(blk);
+}
+
+/*
+ * The queued requests resume from a bottom half, never from inside the
+ * graph change that ended the drained section: bdrv_replace_node() moves
+ * the backend off a drained node (which ends its section) before it
+ * links it to the new node (which drains it again), and a request let
+ * go in between would still find the old node at blk->root.
+ */
 static void blk_root_drained_end(BdrvChild *child)
 {
     BlockBackend *blk = child->opaque;
 
     assert(blk->quiesce_counter > 0);
-    if (--blk->quiesce_counter == 0) {
-        qemu_co_queue_restart_all(&blk->queued_requests);
+    if (--blk->quiesce_counter == 0 && !blk->restart_pending &&
+        !qemu_co_queue_empty(&blk->queued_requests)) {
+        blk->restart_pending = true;
+        blk_ref(blk);
+        aio_bh_schedule_oneshot(qemu_get_aio_context(),
+                                blk_restart_queued_bh, blk);
     }
 }
 
