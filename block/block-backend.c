@@ -384,7 +384,7 @@ static int coroutine_fn blk_co_do_request(BlockBackend *blk, BlkOp op,
         ret = bdrv_co_pwritev(blk->root, offset, bytes, qiov, flags);
         break;
     case BLK_OP_ZERO:
-        ret = bdrv_co_pwrite_zeroes(blk->root, offset, bytes, flags);
+        ret = bdrv_co_pwrite_zeroes_root(blk->root, offset, bytes, flags);
         break;
     case BLK_OP_DISCARD:
         ret = bdrv_co_pdiscard(blk->root, offset, bytes);

@@ -587,9 +587,6 @@ static int coroutine_fn bdrv_co_do_pwrite_zeroes(BlockDriverState *bs,
     void *buf = NULL;
     int ret = 0;
 
-    if (!(bs->open_flags & BDRV_O_UNMAP)) {
-        flags &= ~BDRV_REQ_MAY_UNMAP;
-    }
     max_write = MAX(QEMU_ALIGN_DOWN(max_write, bs->bl.request_alignment),
                     (int64_t)bs->bl.request_alignment);
 
@@ -992,11 +989,27 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     return bdrv_co_pwritev_part(child, offset, bytes, qiov, 0, flags);
 }
 
+/*
+ * As QEMU: a layer above may unmap in its child only where the child was
+ * opened with discard=unmap; a BlockBackend's user (a guest, an NBD
+ * client) asks the root node itself, through bdrv_co_pwrite_zeroes_root(),
+ * and its MAY_UNMAP stands.
+ */
 int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
                                        int64_t bytes,
                                        BdrvRequestFlags flags)
 {
-    return bdrv_co_pwritev_part(child, offset, bytes, NULL, 0,
+    if (!(child->bs->open_flags & BDRV_O_UNMAP)) {
+        flags &= ~BDRV_REQ_MAY_UNMAP;
+    }
+    return bdrv_co_pwrite_zeroes_root(child, offset, bytes, flags);
+}
+
+int coroutine_fn bdrv_co_pwrite_zeroes_root(BdrvChild *root, int64_t offset,
+                                            int64_t bytes,
+                                            BdrvRequestFlags flags)
+{
+    return bdrv_co_pwritev_part(root, offset, bytes, NULL, 0,
                                 flags | BDRV_REQ_ZERO_WRITE);
 }
 

@@ -17,6 +17,8 @@
 #ifndef QBLOCK_BLOCK_BLOCK_H
 #define QBLOCK_BLOCK_BLOCK_H
 
+#include <json-glib/json-glib.h>
+
 #include "qemu/aio.h"
 #include "qemu/coroutine.h"
 #include "qemu/iov.h"
@@ -156,6 +158,16 @@ void bdrv_init(void);
 
 /* The driver registered as @format_name, or NULL. */
 BlockDriver *bdrv_find_format(const char *format_name);
+/* True if @format_name is a protocol driver (file, nbd, null-co, ...). */
+bool bdrv_format_is_protocol(const char *format_name);
+
+/*
+ * The options of the protocol node that @filename names, into @options:
+ * {"driver": "file", "filename": @filename} for a plain name, else what
+ * the protocol driver its prefix names parses out of it ("nbd://...").
+ */
+bool bdrv_filename_to_options(const char *filename, JsonObject *options,
+                              Error **errp);
 
 /*
  * Open a new node from @options, and its children if @options defines
@@ -329,6 +341,14 @@ int coroutine_fn bdrv_co_pwrite(BdrvChild *child, int64_t offset,
 int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
                                        int64_t bytes,
                                        BdrvRequestFlags flags);
+/*
+ * The same for a BlockBackend's root edge.  As in QEMU, only a layer
+ * above a node loses BDRV_REQ_MAY_UNMAP where the node has discard=ignore;
+ * a backend's user (a guest, an NBD client) keeps it.
+ */
+int coroutine_fn bdrv_co_pwrite_zeroes_root(BdrvChild *root, int64_t offset,
+                                            int64_t bytes,
+                                            BdrvRequestFlags flags);
 /* Does nothing (and succeeds) unless the node has discard=unmap. */
 int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
                                   int64_t bytes);
