@@ -66,6 +66,7 @@ void bdrv_init(void)
     bdrv_register(&bdrv_file);
     bdrv_register(&bdrv_qcow2);
     bdrv_register(&bdrv_blkdebug);
+    bdrv_register(&bdrv_nbd);
 }
 
 BlockDriver *bdrv_find_format(const char *format_name)
@@ -79,6 +80,13 @@ BlockDriver *bdrv_find_format(const char *format_name)
         }
     }
     return NULL;
+}
+
+bool bdrv_format_is_protocol(const char *format_name)
+{
+    BlockDriver *drv = bdrv_find_format(format_name);
+
+    return drv && drv->protocol_name;
 }
 
 /*
@@ -938,24 +946,93 @@ BlockDriverState *bdrv_open_image(const char *filename, const char *format,
     return bdrv_open_image_named(filename, format, flags, NULL, errp);
 }
 
+/*
+ * The protocol driver a file name names by its prefix ("nbd://..."), or
+ * NULL for a plain file name.  As QEMU, a prefix is the text before the
+ * first ':' when no '/' comes earlier.
+ */
+static BlockDriver *bdrv_find_protocol(const char *filename)
+{
+    size_t len = strcspn(filename, ":/");
+    BlockDriver *drv;
+
+    if (filename[len] != ':') {
+        return NULL;
+    }
+    bdrv_init();
+    QLIST_FOREACH(drv, &bdrv_drivers, list) {
+        for (int i = 0; drv->protocol_schemes && drv->protocol_schemes[i];
+             i++) {
+            if (strlen(drv->protocol_schemes[i]) == len &&
+                !strncmp(drv->protocol_schemes[i], filename, len)) {
+                return drv;
+            }
+        }
+    }
+    return NULL;
+}
+
+bool bdrv_filename_to_options(const char *filename, JsonObject *options,
+                              Error **errp)
+{
+    BlockDriver *drv = bdrv_find_protocol(filename);
+    size_t len = strcspn(filename, ":/");
+
+    if (!drv && filename[len] == ':') {
+        error_setg(errp, "Unknown protocol '%.*s'", (int)len, filename);
+        return false;
+    }
+    if (!drv) {
+        json_object_set_string_member(options, "driver", "file");
+        json_object_set_string_member(options, "filename", filename);
+        return true;
+    }
+    if (!drv->bdrv_parse_filename(filename, options, errp)) {
+        return false;
+    }
+    json_object_set_string_member(options, "driver", drv->format_name);
+    return true;
+}
+
+/* Open the protocol node of @filename: a file, or what its prefix names. */
+static BlockDriverState *bdrv_open_protocol(const char *filename, int flags,
+                                            const char *node_name,
+                                            Error **errp)
+{
+    g_autoptr(JsonNode) tree = json_node_new(JSON_NODE_OBJECT);
+    g_autoptr(BlockdevOptions) options = NULL;
+    JsonObject *top, *cache;
+    QapiInput in;
+
+    json_node_take_object(tree, json_object_new());
+    top = json_node_get_object(tree);
+    if (!bdrv_filename_to_options(filename, top, errp)) {
+        return NULL;
+    }
+    json_object_set_boolean_member(top, "read-only", !(flags & BDRV_O_RDWR));
+    if (node_name) {
+        json_object_set_string_member(top, "node-name", node_name);
+    }
+    cache = json_object_new();
+    json_object_set_boolean_member(cache, "direct",
+                                   !!(flags & BDRV_O_NOCACHE));
+    json_object_set_object_member(top, "cache", cache);
+    qapi_input_init(&in, false);
+    if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
+        return NULL;
+    }
+    return bdrv_open_blockdev(options, errp);
+}
+
 BlockDriverState *bdrv_open_image_named(const char *filename,
                                         const char *format, int flags,
                                         const char *node_name,
                                         Error **errp)
 {
-    BlockdevOptions file_opts = {
-        .driver = BLOCKDEV_DRIVER_FILE,
-        .has_read_only = true,
-        .read_only = !(flags & BDRV_O_RDWR),
-        .u.file.filename = (char *)filename,
-    };
-    BlockdevCacheOptions cache = {
-        .has_direct = true,
-        .direct = !!(flags & BDRV_O_NOCACHE),
-    };
     g_autoptr(JsonNode) tree = json_node_new(JSON_NODE_OBJECT);
     g_autoptr(BlockdevOptions) options = NULL;
     BlockDriverState *file, *bs;
+    BlockDriver *drv;
     JsonObject *top;
     QapiInput in;
 
@@ -964,8 +1041,19 @@ BlockDriverState *bdrv_open_image_named(const char *filename,
         error_setg(errp, "Unknown driver '%s'", format);
         return NULL;
     }
-    file_opts.cache = &cache;
-    file = bdrv_open_blockdev(&file_opts, errp);
+    /* format=nbd (or file) asks for the protocol node itself. */
+    drv = format ? bdrv_find_format(format) : NULL;
+    if (drv && drv->protocol_name) {
+        file = bdrv_open_protocol(filename, flags, node_name, errp);
+        if (file && file->drv != drv) {
+            error_setg(errp, "Driver '%s' cannot open '%s'", format,
+                       filename);
+            bdrv_unref(file);
+            return NULL;
+        }
+        return file;
+    }
+    file = bdrv_open_protocol(filename, flags, NULL, errp);
     if (!file) {
         return NULL;
     }
@@ -1004,7 +1092,6 @@ BlockDriverState *bdrv_open_image_named(const char *filename,
     return bs;
 }
 
-/* @name relative to the directory of @image, unless absolute. */
 static char *bdrv_path_relative_to(const char *image, const char *name)
 {
     g_autofree char *dir = NULL;

@@ -646,9 +646,22 @@ static const BlockCreateOptDesc raw_create_opts[] = {
     { NULL }
 };
 
+/* "file:PATH" names PATH, as in QEMU. */
+static bool raw_parse_filename(const char *filename, JsonObject *options,
+                               Error **errp)
+{
+    json_object_set_string_member(options, "filename",
+                                  filename + strlen("file:"));
+    return true;
+}
+
+static const char *const raw_protocol_schemes[] = { "file", NULL };
+
 BlockDriver bdrv_file = {
     .format_name            = "file",
     .protocol_name          = "file",
+    .protocol_schemes       = raw_protocol_schemes,
+    .bdrv_parse_filename    = raw_parse_filename,
     .instance_size          = sizeof(BDRVRawState),
     .supported_zero_flags   = BDRV_REQ_MAY_UNMAP,
     .bdrv_open              = raw_open,

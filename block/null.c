@@ -155,6 +155,24 @@ static int coroutine_fn null_co_block_status(BlockDriverState *bs,
            (s->read_zeroes ? BDRV_BLOCK_ZERO : 0);
 }
 
+/* "null-co://" and "null-aio://", the only file names QEMU takes. */
+static bool null_parse_filename(const char *filename, JsonObject *options,
+                                Error **errp)
+{
+    if (strcmp(filename, "null-co://") && strcmp(filename, "null-aio://")) {
+        g_autofree char *scheme = g_strndup(filename,
+                                            strcspn(filename, ":"));
+
+        error_setg(errp, "The only allowed filename for this driver is "
+                   "'%s://'", scheme);
+        return false;
+    }
+    return true;
+}
+
+static const char *const null_co_schemes[] = { "null-co", NULL };
+static const char *const null_aio_schemes[] = { "null-aio", NULL };
+
 /*
  * QEMU has two null drivers that differ only in how they complete
  * requests internally; here both run as coroutines, so they share every
@@ -170,16 +188,19 @@ static int coroutine_fn null_co_block_status(BlockDriverState *bs,
     .bdrv_co_flush            = null_co_flush,                      \
     .bdrv_co_block_status     = null_co_block_status,               \
     .bdrv_refresh_filename    = null_refresh_filename,              \
+    .bdrv_parse_filename      = null_parse_filename,                \
     .bdrv_get_allocated_file_size = null_get_allocated_file_size
 
 BlockDriver bdrv_null_co = {
     .format_name            = "null-co",
     .protocol_name          = "null-co",
+    .protocol_schemes       = null_co_schemes,
     NULL_DRIVER_CALLBACKS,
 };
 
 BlockDriver bdrv_null_aio = {
     .format_name            = "null-aio",
     .protocol_name          = "null-aio",
+    .protocol_schemes       = null_aio_schemes,
     NULL_DRIVER_CALLBACKS,
 };

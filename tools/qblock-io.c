@@ -134,13 +134,18 @@ static bool open_image(const char *name, const char *fmt, bool image_opts,
         json_node_take_object(tree, json_object_new());
         top = json_node_get_object(tree);
         json_object_set_string_member(top, "driver", fmt);
-        if (strcmp(fmt, "file")) {
-            proto = json_object_new();
-            json_object_set_string_member(proto, "driver", "file");
-            json_object_set_string_member(proto, "filename", name);
-            json_object_set_object_member(top, "file", proto);
+        if (bdrv_format_is_protocol(fmt)) {
+            /* The protocol node itself: -f file, -f nbd. */
+            json_object_remove_member(top, "driver");
+            if (!bdrv_filename_to_options(name, top, errp)) {
+                return false;
+            }
         } else {
-            json_object_set_string_member(top, "filename", name);
+            proto = json_object_new();
+            json_object_set_object_member(top, "file", proto);
+            if (!bdrv_filename_to_options(name, proto, errp)) {
+                return false;
+            }
         }
     }
     /* A file child given by filename alone is a "file" node. */

@@ -28,6 +28,8 @@
 #ifndef QBLOCK_BLOCK_BLOCK_INT_H
 #define QBLOCK_BLOCK_BLOCK_INT_H
 
+#include <json-glib/json-glib.h>
+
 #include "block/block.h"
 
 /*
@@ -106,6 +108,18 @@ struct BlockDriver {
     const char *format_name;
     /* Set for protocol drivers (they store bytes themselves). */
     const char *protocol_name;
+    /*
+     * Protocol drivers reached by a file name with a URI-like prefix
+     * ("nbd://host/x", "nbd+unix:///x?socket=p", "nbd:unix:p"): the
+     * schemes (the text before the first ':') the driver takes,
+     * NULL-terminated, and the parser that turns such a file name into
+     * the members of the node's options (all but "driver", which the
+     * caller sets), or fails with @errp set.  bdrv_open_image() and so
+     * qblock-img, qblock-io and drive-mirror targets go through it.
+     */
+    const char *const *protocol_schemes;
+    bool (*bdrv_parse_filename)(const char *filename, JsonObject *options,
+                                Error **errp);
     /* Size of bs->opaque, zeroed before bdrv_open. */
     int instance_size;
     /* Write flags the pwritev slot honours (BDRV_REQ_FUA). */
@@ -585,5 +599,6 @@ extern BlockDriver bdrv_raw;
 extern BlockDriver bdrv_file;
 extern BlockDriver bdrv_qcow2;
 extern BlockDriver bdrv_blkdebug;
+extern BlockDriver bdrv_nbd;
 
 #endif /* QBLOCK_BLOCK_BLOCK_INT_H */

@@ -714,6 +714,75 @@ class Daemon:
         return False
 
 
+class Peer:
+    """A program a test runs in the background (qemu-nbd, nbdkit, a fake
+    server), killed by PID when the test ends, as daemons are.
+
+    launch() starts argv and, with wait_path, waits until that socket
+    exists (and fails if the program exits first).  Output goes to
+    TEST_DIR/<name>.log.
+    """
+
+    def __init__(self, argv, wait_path=None, name='peer',
+                 timeout=DEFAULT_TIMEOUT):
+        self.argv = [str(a) for a in argv]
+        self.wait_path = wait_path
+        self.name = name
+        self.timeout = timeout
+        self.log_path = os.path.join(TEST_DIR, name + '.log')
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def launch(self):
+        if self.wait_path and os.path.exists(self.wait_path):
+            os.unlink(self.wait_path)
+        with open(self.log_path, 'ab') as logf:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                         stdout=logf, stderr=logf)
+        _live_daemons.append(self)
+        deadline = time.monotonic() + self.timeout
+        while self.wait_path and not os.path.exists(self.wait_path):
+            if self.proc.poll() is not None:
+                raise RuntimeError('%s exited with status %d; its log says:'
+                                   '\n%s' % (self.argv[0],
+                                             self.proc.returncode,
+                                             self.log_text()))
+            if time.monotonic() > deadline:
+                raise RuntimeError('%s did not create %s' %
+                                   (self.argv[0], self.wait_path))
+            time.sleep(0.01)
+        return self
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.wait()
+        if self in _live_daemons:
+            _live_daemons.remove(self)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, encoding='utf-8', errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def __enter__(self):
+        if self.proc is None:
+            self.launch()
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+        return False
+
+
 # ---------------------------------------------------------------------------
 # What is the daemon under test?
 
