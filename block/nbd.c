@@ -1510,7 +1510,8 @@ static int nbd_open(BlockDriverState *bs, BlockdevOptions *options,
     if ((s->info.flags & NBD_FLAG_READ_ONLY) &&
         (bs->open_flags & BDRV_O_RDWR)) {
         if (!(bs->open_flags & BDRV_O_AUTO_RDONLY)) {
-            error_setg(errp, "NBD export is read-only");
+            /* QEMU 7.2's words for it. */
+            error_setg_errno(errp, EACCES, "Could not open image");
             co_socket_close(&s->sock);
             s->sock_valid = false;
             nbd_free_options(s);
