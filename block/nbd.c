@@ -141,8 +141,25 @@ static int coroutine_fn nbd_recv(CoSocket *sock, void *buf, size_t len,
 {
     int ret = co_socket_recv(sock, buf, len, NULL);
 
+    /* QEMU's words, from its channel layer up. */
+    if (ret == -EPIPE) {
+        error_setg(errp, "Failed to read %s: Unexpected end-of-file before "
+                   "all data were read", what);
+    } else if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to read %s: Unable to read from "
+                         "socket", what);
+    }
+    return ret;
+}
+
+static int coroutine_fn nbd_sendv(CoSocket *sock, const struct iovec *iov,
+                                  int niov, const char *what, Error **errp)
+{
+    int ret = co_socket_sendv(sock, iov, niov);
+
     if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to read %s", what);
+        error_setg_errno(errp, -ret, "Failed to send %s: Unable to write to "
+                         "socket", what);
     }
     return ret;
 }
@@ -156,18 +173,12 @@ static int coroutine_fn nbd_send_option(CoSocket *sock, uint32_t opt,
         { head, sizeof(head) },
         { (void *)data, len },
     };
-    int ret;
 
     trace_nbd_client_option(nbd_opt_name(opt), len);
     stq_be_p(head, NBD_OPTS_MAGIC);
     stl_be_p(head + 8, opt);
     stl_be_p(head + 12, len);
-    ret = co_socket_sendv(sock, iov, len ? 2 : 1);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to send option %u (%s)", opt,
-                         nbd_opt_name(opt));
-    }
-    return ret;
+    return nbd_sendv(sock, iov, len ? 2 : 1, "option request header", errp);
 }
 
 /* Read one reply to @opt; the caller frees rep->data. */
@@ -183,8 +194,7 @@ static int coroutine_fn nbd_recv_option_reply(CoSocket *sock, uint32_t opt,
         return ret;
     }
     if (ldq_be_p(head) != NBD_REP_MAGIC) {
-        error_setg(errp, "Unexpected option reply magic 0x%" PRIx64,
-                   ldq_be_p(head));
+        error_setg(errp, "Unexpected option reply magic");
         return -EINVAL;
     }
     if (ldl_be_p(head + 8) != opt) {
@@ -518,7 +528,7 @@ static int coroutine_fn nbd_co_handshake(BDRVNBDState *s, CoSocket *sock,
     int ret;
 
     memset(info, 0, sizeof(*info));
-    ret = nbd_recv(sock, buf, 16, "initial magic", errp);
+    ret = nbd_recv(sock, buf, 8, "initial magic", errp);
     if (ret < 0) {
         return ret;
     }
@@ -527,7 +537,11 @@ static int coroutine_fn nbd_co_handshake(BDRVNBDState *s, CoSocket *sock,
         error_setg(errp, "Bad initial magic received: 0x%" PRIx64, magic);
         return -EINVAL;
     }
-    magic = ldq_be_p(buf + 8);
+    ret = nbd_recv(sock, buf, 8, "server magic", errp);
+    if (ret < 0) {
+        return ret;
+    }
+    magic = ldq_be_p(buf);
     if (magic == NBD_CLIENT_MAGIC) {
         /* Oldstyle: the export follows at once, and it has no name. */
         if (*s->export) {
@@ -555,9 +569,9 @@ static int coroutine_fn nbd_co_handshake(BDRVNBDState *s, CoSocket *sock,
     gflags = lduw_be_p(buf);
     cflags = gflags & (NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
     stl_be_p(buf, cflags);
-    ret = co_socket_send(sock, buf, 4);
+    ret = nbd_sendv(sock, &(struct iovec) { buf, 4 }, 1,
+                    "clientflags field", errp);
     if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to send clientflags field");
         return ret;
     }
 
@@ -857,6 +871,10 @@ static int coroutine_fn nbd_handle_simple(BDRVNBDState *s,
                                           NBDClientRequest *req,
                                           NBDReply *reply)
 {
+    if (req->type == NBD_CMD_READ && s->info.structured) {
+        /* A read must be answered in chunks once they are negotiated. */
+        return -EINVAL;
+    }
     if (reply->error) {
         nbd_request_set_error(req, -nbd_errno_to_system(reply->error));
         return 0;
@@ -928,6 +946,10 @@ static void coroutine_fn nbd_reader_co(void *opaque)
         }
         if (ret < 0) {
             trace_nbd_client_bad_reply("payload", reply.cookie);
+            /* As QEMU: a chunk that breaks the protocol fails with EINVAL. */
+            if (ret == -EINVAL) {
+                nbd_request_set_error(req, -EINVAL);
+            }
             break;
         }
     }
@@ -1136,7 +1158,8 @@ static int coroutine_fn nbd_co_request(BlockDriverState *bs, NBDRequest *hdr,
             continue;
         }
         if (result->conn_lost) {
-            return -EIO;
+            /* A protocol error of this reply's own says EINVAL. */
+            return result->ret ? result->ret : -EIO;
         }
         trace_nbd_client_request_done(hdr->cookie, ret);
         return ret;
