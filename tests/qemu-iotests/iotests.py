@@ -783,6 +783,48 @@ class Peer:
         return False
 
 
+class NBDWriter:
+    """A guest-like NBD client: batches of writes, each batch one real
+    qemu-io process connected to uri (so there are as many connections
+    as batches).  A batch counts only if qemu-io acknowledged every write;
+    history keeps them in order, and replay() gives a reference file the
+    same writes, to compare the result with."""
+
+    def __init__(self, uri, filt=filter_test_dirs):
+        self.uri = uri
+        self.filt = filt
+        self.pending = []
+        self.history = []
+        self.ok = True
+
+    def write(self, pattern, offset, length):
+        line = 'write -P 0x%02x %d %d' % (pattern, offset, length)
+        self.pending.append(line)
+        self.history.append(line)
+
+    def sync(self):
+        args = [QEMU_IO, '-f', 'raw']
+        for line in self.pending:
+            args += ['-c', line]
+        status, out = run(args + [self.uri])
+        if status != 0 or out.count('wrote ') != len(self.pending):
+            log('a batch failed: %s' % self.filt(out))
+            self.ok = False
+        self.pending = []
+
+    def close(self):
+        self.sync()
+        return self.ok
+
+    def replay(self, path):
+        """Apply every write to the raw file path; True if all worked."""
+        args = [QEMU_IO, '-f', 'raw']
+        for line in self.history:
+            args += ['-c', line]
+        status, _ = run(args + [path])
+        return status == 0
+
+
 # ---------------------------------------------------------------------------
 # What is the daemon under test?
 
