@@ -130,6 +130,15 @@ typedef struct MirrorBlockJob {
     int64_t bytes_in_flight;
     QTAILQ_HEAD(, MirrorOp) ops_in_flight;
 
+    /* copy-mode=write-blocking: users' writes reach the target too. */
+    MirrorCopyMode copy_mode;
+    /* Active writes may run (set up, not ending). */
+    bool active_ok;
+    /* Users' writes copying to the target right now. */
+    int active_writes;
+    /* Active writes waiting for chunks in flight. */
+    CoQueue active_waiters;
+
     /* The first error that ends the job ("report"), else 0. */
     int ret;
     /* The job coroutine waits for an operation to complete. */
@@ -222,6 +231,7 @@ static void mirror_iteration_done(MirrorOp *op, int ret)
     QTAILQ_REMOVE(&s->ops_in_flight, op, next);
     qemu_iovec_destroy(&op->qiov);
     g_free(op);
+    qemu_co_queue_restart_all(&s->active_waiters);
 
     /*
      * One wake per wait: from a coroutine the wake is deferred, and a
@@ -705,6 +715,7 @@ static int coroutine_fn mirror_run(Job *job, Error **errp)
         }
     }
     s->dbi = bdrv_dirty_iter_new(s->dirty_bitmap);
+    s->active_ok = s->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING;
 
     for (;;) {
         bool should_complete;
@@ -790,7 +801,12 @@ static int coroutine_fn mirror_run(Job *job, Error **errp)
 
 immediate_exit:
     /* Operations still running own chunks of the buffer: let them end. */
+    s->active_ok = false;
     mirror_wait_for_all_io(s);
+    /* Users' writes copying to the target use the in-flight bitmap. */
+    while (s->active_writes > 0) {
+        mirror_wait_for_io(s);
+    }
     if (s->dbi) {
         bdrv_dirty_iter_free(s->dbi);
         s->dbi = NULL;
@@ -1014,12 +1030,160 @@ static int coroutine_fn mirror_top_preadv(BlockDriverState *bs,
     return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
 }
 
+/*
+ * copy-mode=write-blocking (QEMU's active mirror): a user's write goes to
+ * the source, then to the target before it completes, so the target
+ * keeps up with the writer whatever the background copy does.  The
+ * chunks it touches are marked in flight for the time (it waits for
+ * background copies of them first, and they wait for it); afterwards the
+ * chunks it covers whole, and a partly covered chunk that was clean
+ * before, are clean: the target holds what the source holds there.  The
+ * part of a partly covered chunk that was dirty is not written to the
+ * target (as in QEMU): the chunk stays dirty for the background copy.  A failed target write makes the range dirty again and goes
+ * through on-target-error; the user's write itself has succeeded.
+ */
+static bool mirror_top_copies(MirrorBDSOpaque *o)
+{
+    MirrorBlockJob *s = o->job;
+
+    return s && !o->stop && s->active_ok && s->ret >= 0 &&
+           !job_is_cancelled(&s->common.job);
+}
+
+static int coroutine_fn mirror_top_do_write(BlockDriverState *bs,
+                                            MirrorMethod method,
+                                            int64_t offset, int64_t bytes,
+                                            QEMUIOVector *qiov,
+                                            BdrvRequestFlags flags)
+{
+    MirrorBDSOpaque *o = bs->opaque;
+    MirrorBlockJob *s = o->job;
+    int64_t first, last, end = offset + bytes;
+    int64_t reset_start, reset_end;
+    bool head_clean, tail_clean;
+    int ret, tret;
+
+    if (!bytes || !mirror_top_copies(o)) {
+        goto source_only;
+    }
+    first = offset / s->granularity;
+    last = (end - 1) / s->granularity;
+    while (find_next_bit(s->in_flight_bitmap, last + 1, first) <=
+           (unsigned long)last) {
+        trace_mirror_yield_in_flight(s, offset, s->in_flight);
+        qemu_co_queue_wait(&s->active_waiters, NULL);
+        if (!mirror_top_copies(o)) {
+            goto source_only;
+        }
+    }
+    bitmap_set(s->in_flight_bitmap, first, last - first + 1);
+    s->active_writes++;
+    head_clean = !bdrv_dirty_bitmap_get(s->dirty_bitmap,
+                                        first * s->granularity);
+    tail_clean = !bdrv_dirty_bitmap_get(s->dirty_bitmap,
+                                        last * s->granularity);
+
+    switch (method) {
+    case MIRROR_METHOD_COPY:
+        ret = bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+        break;
+    case MIRROR_METHOD_ZERO:
+        ret = bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
+        break;
+    default:
+        ret = bdrv_co_pdiscard(bs->file, offset, bytes);
+        break;
+    }
+
+    if (ret >= 0 && mirror_top_copies(o)) {
+        bool head_whole = offset % s->granularity == 0;
+        bool tail_whole = end % s->granularity == 0 || end == s->bdev_length;
+        int64_t t_off = offset, t_end = end;
+
+        /*
+         * As QEMU: the part of a partly covered chunk that was dirty is
+         * left to the background copy (it must copy the whole chunk
+         * anyway); everything else reaches the target now.
+         */
+        if (!head_whole && !head_clean) {
+            t_off = MIN((first + 1) * s->granularity, end);
+        }
+        if (!tail_whole && !tail_clean) {
+            t_end = MAX(last * s->granularity, t_off);
+        }
+        reset_start = (head_whole || head_clean) ? first * s->granularity
+                                                 : (first + 1) * s->granularity;
+        reset_end = (tail_whole || tail_clean)
+                    ? MIN((last + 1) * s->granularity, s->bdev_length)
+                    : last * s->granularity;
+        if (reset_start < reset_end) {
+            bdrv_reset_dirty_bitmap(s->dirty_bitmap, reset_start,
+                                    reset_end - reset_start);
+        }
+        tret = 0;
+        if (t_off < t_end) {
+            job_progress_increase_remaining(&s->common.job, t_end - t_off);
+            switch (method) {
+            case MIRROR_METHOD_COPY: {
+                QEMUIOVector slice;
+
+                qemu_iovec_init_slice(&slice, qiov, t_off - offset,
+                                      t_end - t_off);
+                tret = blk_co_pwritev(s->target, t_off, t_end - t_off,
+                                      &slice, flags & BDRV_REQ_FUA);
+                qemu_iovec_destroy(&slice);
+                break;
+            }
+            case MIRROR_METHOD_ZERO:
+                tret = blk_co_pwrite_zeroes(s->target, t_off, t_end - t_off,
+                                            flags & (BDRV_REQ_MAY_UNMAP |
+                                                     BDRV_REQ_FUA));
+                break;
+            default:
+                tret = blk_co_pdiscard(s->target, t_off, t_end - t_off);
+                break;
+            }
+            trace_mirror_active_write(s, t_off, t_end - t_off, tret);
+        }
+        if (tret < 0) {
+            BlockErrorAction action = mirror_error_action(s, false, -tret);
+
+            bdrv_set_dirty_bitmap(s->dirty_bitmap, offset, bytes);
+            if (action == BLOCK_ERROR_ACTION_REPORT && s->ret >= 0) {
+                s->ret = tret;
+            }
+        } else if (t_off < t_end) {
+            job_progress_update(&s->common.job, t_end - t_off);
+        }
+    }
+
+    bitmap_clear(s->in_flight_bitmap, first, last - first + 1);
+    s->active_writes--;
+    qemu_co_queue_restart_all(&s->active_waiters);
+    if (s->waiting_for_io) {
+        s->waiting_for_io = false;
+        aio_co_wake(s->common.job.co);
+    }
+    return ret;
+
+source_only:
+    switch (method) {
+    case MIRROR_METHOD_COPY:
+        return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+    case MIRROR_METHOD_ZERO:
+        return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
+    default:
+        return bdrv_co_pdiscard(bs->file, offset, bytes);
+    }
+}
+
 static int coroutine_fn mirror_top_pwritev(BlockDriverState *bs,
                                            int64_t offset, int64_t bytes,
                                            QEMUIOVector *qiov,
                                            BdrvRequestFlags flags)
 {
-    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+    return mirror_top_do_write(bs, MIRROR_METHOD_COPY, offset, bytes, qiov,
+                               flags);
 }
 
 static int coroutine_fn mirror_top_pwrite_zeroes(BlockDriverState *bs,
@@ -1027,13 +1191,15 @@ static int coroutine_fn mirror_top_pwrite_zeroes(BlockDriverState *bs,
                                                  int64_t bytes,
                                                  BdrvRequestFlags flags)
 {
-    return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
+    return mirror_top_do_write(bs, MIRROR_METHOD_ZERO, offset, bytes, NULL,
+                               flags);
 }
 
 static int coroutine_fn mirror_top_pdiscard(BlockDriverState *bs,
                                             int64_t offset, int64_t bytes)
 {
-    return bdrv_co_pdiscard(bs->file, offset, bytes);
+    return mirror_top_do_write(bs, MIRROR_METHOD_DISCARD, offset, bytes,
+                               NULL, 0);
 }
 
 static void mirror_top_child_perm(BlockDriverState *bs, BdrvChild *c,
@@ -1094,11 +1260,6 @@ BlockJob *mirror_start(const MirrorStartArgs *a, Error **errp)
         a->sync == MIRROR_SYNC_MODE_BITMAP) {
         error_setg(errp, "Sync mode '%s' not supported",
                    MirrorSyncMode_str(a->sync));
-        return NULL;
-    }
-    if (a->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING) {
-        error_setg(errp, "copy-mode 'write-blocking' is not supported by "
-                   "qblock yet");
         return NULL;
     }
     if (granularity == 0) {
@@ -1162,6 +1323,8 @@ BlockJob *mirror_start(const MirrorStartArgs *a, Error **errp)
     s->on_source_error = a->on_source_error;
     s->on_target_error = a->on_target_error;
     s->unmap = a->unmap;
+    s->copy_mode = a->copy_mode;
+    qemu_co_queue_init(&s->active_waiters);
     s->granularity = granularity;
     s->buf_size = ROUND_UP(buf_size, granularity);
     s->replaces = g_strdup(a->replaces);
