@@ -557,7 +557,32 @@ def monitor_args(chardev_id, path):
             (chardev_id, path), '--monitor', 'chardev=%s' % chardev_id]
 
 
-class Daemon:
+class _Background:
+    """What Daemon and Peer share: a process started by launch(), its
+    output in log_path, killed by PID (kill()) when the test ends or the
+    with block is left."""
+
+    proc = None
+    log_path = None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, encoding='utf-8', errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def __enter__(self):
+        if self.proc is None:
+            self.launch()
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+        return False
+
+
+class Daemon(_Background):
     """The daemon under test ($QBLOCKD), with a QMP monitor on
     SOCK_DIR/<name>.sock.
 
@@ -697,24 +722,8 @@ class Daemon:
         if self in _live_daemons:
             _live_daemons.remove(self)
 
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding='utf-8', errors='replace') as f:
-                return f.read()
-        except OSError:
-            return ''
 
-    def __enter__(self):
-        if self.proc is None:
-            self.launch()
-        return self
-
-    def __exit__(self, *exc):
-        self.kill()
-        return False
-
-
-class Peer:
+class Peer(_Background):
     """A program a test runs in the background (qemu-nbd, nbdkit, a fake
     server), killed by PID when the test ends, as daemons are.
 
@@ -765,22 +774,6 @@ class Peer:
             self.proc.wait()
         if self in _live_daemons:
             _live_daemons.remove(self)
-
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding='utf-8', errors='replace') as f:
-                return f.read()
-        except OSError:
-            return ''
-
-    def __enter__(self):
-        if self.proc is None:
-            self.launch()
-        return self
-
-    def __exit__(self, *exc):
-        self.kill()
-        return False
 
 
 class NBDWriter:
