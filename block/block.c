@@ -951,7 +951,7 @@ BlockDriverState *bdrv_open_image(const char *filename, const char *format,
  * NULL for a plain file name.  As QEMU, a prefix is the text before the
  * first ':' when no '/' comes earlier.
  */
-static BlockDriver *bdrv_find_protocol(const char *filename)
+BlockDriver *bdrv_find_protocol(const char *filename)
 {
     size_t len = strcspn(filename, ":/");
     BlockDriver *drv;

@@ -31,6 +31,7 @@
 #include "qemu/osdep.h"
 
 #include "block/block_int.h"
+#include "block/block-backend.h"
 #include "qapi/error.h"
 #include "trace.h"
 
@@ -414,6 +415,84 @@ bool bdrv_print_create_options(const char *fmt, const char *filename,
     return true;
 }
 
+/* QEMU's bdrv_co_create_opts_simple(), for protocols without create. */
+static int create_protocol_fallback(BlockDriver *proto, const char *filename,
+                                    BlockCreateOpts *opts, Error **errp)
+{
+    const char *prealloc = bdrv_create_opt_get(opts, "preallocation");
+    int64_t size = bdrv_create_opt_get_size(opts, "size", 0);
+    Error *local_err = NULL;
+    BlockDriverState *bs;
+    BlockBackend *blk;
+    int64_t len;
+    int ret;
+
+    if (prealloc && strcmp(prealloc, "off")) {
+        error_setg(errp, "Unsupported preallocation mode '%s'", prealloc);
+        return -ENOTSUP;
+    }
+    bs = bdrv_open_image(filename, proto->format_name, BDRV_O_RDWR,
+                         &local_err);
+    if (!bs) {
+        error_propagate_prepend(errp, local_err, "Protocol driver '%s' does "
+                                "not support image creation, and opening "
+                                "the image failed: ", proto->format_name);
+        return -EINVAL;
+    }
+    blk = blk_new(qemu_get_aio_context(), BLK_PERM_WRITE | BLK_PERM_RESIZE,
+                  BLK_PERM_ALL);
+    ret = blk_insert_bs(blk, bs, errp);
+    bdrv_unref(bs);
+    if (ret < 0) {
+        blk_unref(blk);
+        return ret;
+    }
+    /* Grow it if it can be; a protocol that cannot may be large enough. */
+    ret = blk_truncate(blk, size, false, PREALLOC_MODE_OFF, 0, &local_err);
+    if (ret < 0 && ret != -ENOTSUP) {
+        error_propagate(errp, local_err);
+        blk_unref(blk);
+        return ret;
+    }
+    len = blk_getlength(blk);
+    if (len < size) {
+        if (local_err) {
+            error_propagate(errp, local_err);
+        } else {
+            error_setg(errp, "Image is smaller than the requested size");
+        }
+        blk_unref(blk);
+        return -ENOTSUP;
+    }
+    error_free(local_err);
+    if (len > 0) {
+        ret = blk_pwrite_zeroes(blk, 0, MIN(len, (int64_t)BDRV_SECTOR_SIZE),
+                                BDRV_REQ_MAY_UNMAP);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to clear the new image's "
+                             "first sector");
+            blk_unref(blk);
+            return ret;
+        }
+    }
+    blk_unref(blk);
+    return 0;
+}
+
+int bdrv_create_protocol(const char *filename, BlockCreateOpts *opts,
+                         Error **errp)
+{
+    BlockDriver *proto = bdrv_find_protocol(filename);
+
+    if (!proto) {
+        proto = bdrv_find_format("file");
+    }
+    if (!proto->bdrv_create) {
+        return create_protocol_fallback(proto, filename, opts, errp);
+    }
+    return proto->bdrv_create(proto, filename, opts, errp);
+}
+
 bool bdrv_create_file(const char *filename, BlockCreateOpts *opts,
                       Error **errp)
 {
@@ -431,7 +510,7 @@ bool bdrv_create_file(const char *filename, BlockCreateOpts *opts,
         }
     }
     g_hash_table_replace(popts->values, g_strdup("size"), g_strdup("0"));
-    return proto->bdrv_create(proto, filename, popts, errp) == 0;
+    return bdrv_create_protocol(filename, popts, errp) == 0;
 }
 
 bool bdrv_img_create(const char *filename, const char *fmt,

@@ -783,14 +783,13 @@ write_error:
 static BlockBackend *qcow2_create_open_file(const char *filename,
                                             Error **errp)
 {
-    BlockdevOptions file_opts = {
-        .driver = BLOCKDEV_DRIVER_FILE,
-        .u.file.filename = (char *)filename,
-    };
+    /* A file, or what a protocol prefix names (nbd://...). */
+    BlockDriver *proto = bdrv_find_protocol(filename);
     BlockDriverState *bs;
     BlockBackend *blk;
 
-    bs = bdrv_open_blockdev(&file_opts, errp);
+    bs = bdrv_open_image(filename, proto ? proto->format_name : "file",
+                         BDRV_O_RDWR, errp);
     if (!bs) {
         return NULL;
     }

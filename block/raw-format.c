@@ -251,9 +251,7 @@ static void raw_refresh_filename(BlockDriverState *bs)
 static int raw_create(BlockDriver *drv, const char *filename,
                       BlockCreateOpts *opts, Error **errp)
 {
-    BlockDriver *proto = bdrv_find_format("file");
-
-    return proto->bdrv_create(proto, filename, opts, errp);
+    return bdrv_create_protocol(filename, opts, errp);
 }
 
 static const BlockCreateOptDesc raw_create_opts[] = {

@@ -601,4 +601,19 @@ extern BlockDriver bdrv_qcow2;
 extern BlockDriver bdrv_blkdebug;
 extern BlockDriver bdrv_nbd;
 
+/*
+ * The protocol driver whose scheme prefixes @filename ("nbd://..."), or
+ * NULL for a plain file name (the file driver's).
+ */
+BlockDriver *bdrv_find_protocol(const char *filename);
+
+/*
+ * Create the protocol-level "image" @filename with @opts (size and the
+ * protocol's options): through the protocol driver's create slot, or,
+ * for protocols that cannot create (nbd), as QEMU does: open what is
+ * there, grow it if it can and must be, and zero its first sector.
+ */
+int bdrv_create_protocol(const char *filename, BlockCreateOpts *opts,
+                         Error **errp);
+
 #endif /* QBLOCK_BLOCK_BLOCK_INT_H */

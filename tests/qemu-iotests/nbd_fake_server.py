@@ -40,7 +40,7 @@ MODES = {
     # Handshake faults.
     'bad-init-magic': 'the greeting starts with the wrong magic',
     'bad-opts-magic': 'IHAVEOPT is wrong',
-    'hangup-greeting': 'the server closes after the greeting',
+    'hangup-greeting': 'the server hangs up in the middle of its greeting',
     'go-policy': 'NBD_OPT_GO is refused with ERR_POLICY and a message',
     'go-no-info': 'NBD_OPT_GO is acked without NBD_INFO_EXPORT',
     'go-bad-block-size': 'the minimum block size is not a power of two',
@@ -80,9 +80,10 @@ def handshake(c, mode):
     if mode == 'bad-opts-magic':
         c.sendall(struct.pack('>QQH', NBDMAGIC, 0x99, 3))
         return None
-    c.sendall(struct.pack('>QQH', NBDMAGIC, IHAVEOPT, 3))
     if mode == 'hangup-greeting':
+        c.sendall(struct.pack('>Q', NBDMAGIC))
         return None
+    c.sendall(struct.pack('>QQH', NBDMAGIC, IHAVEOPT, 3))
     recv_exact(c, 4)
     structured = False
     while True:
