@@ -600,11 +600,9 @@ static int coroutine_fn nbd_negotiate_options(BDRVNBDState *s,
             return ret;
         }
         if (info->structured) {
-            g_autofree char *query =
-                s->x_dirty_bitmap
-                ? g_strconcat(NBD_CONTEXT_QEMU_DIRTY_BITMAP_PREFIX,
-                              s->x_dirty_bitmap, NULL)
-                : g_strdup(NBD_CONTEXT_BASE_ALLOCATION);
+            /* x-dirty-bitmap is a whole context name, as in QEMU. */
+            const char *query = s->x_dirty_bitmap ? s->x_dirty_bitmap
+                                                  : NBD_CONTEXT_BASE_ALLOCATION;
 
             ret = nbd_negotiate_meta(sock, s->export, query, info, errp);
             if (ret < 0) {
