@@ -853,11 +853,11 @@ static int cmd_flush(IoCmdContext *ctx, int argc, char **argv)
  * Allocation, as qemu-io asks it.  "alloc" wants to know whether the
  * root node itself decides the range (bdrv_is_allocated()): data, or
  * zeroes the format records (a qcow2 zero cluster), but not a hole that
- * reads as zeroes only because nothing is below it.  "map" asks the same
- * of the whole backing chain (bdrv_is_allocated_above() down to the
- * bottom).  So on a qcow2 image without a backing file unallocated
- * clusters are "not allocated" to both, and a raw file is allocated
- * everywhere (its file node answers data or zeroes).
+ * reads as zeroes only because nothing is below it.  "map" asks the
+ * same question, of the root node too: a cluster that only the backing
+ * file holds is "not allocated" to both (qemu-io's map is not qemu-img's
+ * map).  A raw file is allocated everywhere (its file node answers data
+ * or zeroes).
  */
 static int is_allocated(BlockBackend *blk, int64_t offset, int64_t bytes,
                         int64_t *pnum)
@@ -869,13 +869,6 @@ static int is_allocated(BlockBackend *blk, int64_t offset, int64_t bytes,
         return ret;
     }
     return !!(ret & BDRV_BLOCK_ALLOCATED);
-}
-
-static int is_allocated_in_chain(BlockBackend *blk, int64_t offset,
-                                 int64_t bytes, int64_t *pnum)
-{
-    return bdrv_is_allocated_above(blk_bs(blk), NULL, false, offset, bytes,
-                                   pnum);
 }
 
 static int cmd_alloc(IoCmdContext *ctx, int argc, char **argv)
@@ -932,7 +925,7 @@ static int cmd_map(IoCmdContext *ctx, int argc, char **argv)
     }
     while (offset < length) {
         int64_t num = 0, more;
-        int first = is_allocated_in_chain(ctx->blk, offset, length - offset, &num);
+        int first = is_allocated(ctx->blk, offset, length - offset, &num);
         g_autofree char *s_len = NULL;
         g_autofree char *s_off = NULL;
 
@@ -943,8 +936,8 @@ static int cmd_map(IoCmdContext *ctx, int argc, char **argv)
         }
         /* Merge following ranges of the same kind into one line. */
         while (offset + num < length) {
-            int next = is_allocated_in_chain(ctx->blk, offset + num, length - offset - num,
-                                    &more);
+            int next = is_allocated(ctx->blk, offset + num,
+                                    length - offset - num, &more);
 
             if (next < 0) {
                 error_report("Failed to get allocation status: %s",
