@@ -830,7 +830,7 @@ static bool bdrv_options_to_flags(BlockdevOptions *options,
 
 static BlockDriverState *bdrv_open_inherit(BlockdevOptions *options,
                                            int inherit_flags, bool inherit,
-                                           Error **errp)
+                                           bool probed, Error **errp)
 {
     const char *name = BlockdevDriver_str(options->driver);
     BlockDriver *drv = bdrv_find_format(name);
@@ -848,6 +848,7 @@ static BlockDriverState *bdrv_open_inherit(BlockdevOptions *options,
     }
     bs = bdrv_new();
     bs->open_flags = flags;
+    bs->probed = probed;
     if (options->has_detect_zeroes) {
         bs->detect_zeroes = options->detect_zeroes;
     }
@@ -856,7 +857,13 @@ static BlockDriverState *bdrv_open_inherit(BlockdevOptions *options,
 
 BlockDriverState *bdrv_open_blockdev(BlockdevOptions *options, Error **errp)
 {
-    return bdrv_open_inherit(options, 0, false, errp);
+    return bdrv_open_inherit(options, 0, false, false, errp);
+}
+
+BlockDriverState *bdrv_open_blockdev_probed(BlockdevOptions *options,
+                                            Error **errp)
+{
+    return bdrv_open_inherit(options, 0, false, true, errp);
 }
 
 BdrvChild *bdrv_open_child(BlockdevRef *ref, BlockDriverState *parent,
@@ -881,7 +888,8 @@ BdrvChild *bdrv_open_child(BlockdevRef *ref, BlockDriverState *parent,
             (BDRV_O_RDWR | BDRV_O_NOCACHE | BDRV_O_NO_FLUSH | BDRV_O_UNMAP |
              BDRV_O_AUTO_RDONLY);
 
-        bs = bdrv_open_inherit(&ref->u.definition, inherit, true, errp);
+        bs = bdrv_open_inherit(&ref->u.definition, inherit, true, false,
+                               errp);
         if (!bs) {
             return NULL;
         }
@@ -896,9 +904,8 @@ BdrvChild *bdrv_open_child(BlockdevRef *ref, BlockDriverState *parent,
  * Images named by file name, and backing files
  */
 
-/* The registered format that claims @buf most strongly; raw at worst. */
-static BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size,
-                                      const char *filename)
+BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size,
+                               const char *filename)
 {
     BlockDriver *drv, *best = &bdrv_raw;
     int score, best_score = 0;
@@ -915,8 +922,7 @@ static BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size,
     return best;
 }
 
-/* Read the first bytes of @bs to tell its format. */
-static const char *bdrv_probe_node(BlockDriverState *bs, Error **errp)
+const char *bdrv_probe_image_format(BlockDriverState *bs, Error **errp)
 {
     uint8_t buf[2048] = { 0 };
     int64_t len = bdrv_getlength(bs);
@@ -1033,6 +1039,7 @@ BlockDriverState *bdrv_open_image_named(const char *filename,
     g_autoptr(BlockdevOptions) options = NULL;
     BlockDriverState *file, *bs;
     BlockDriver *drv;
+    bool probed = false;
     JsonObject *top;
     QapiInput in;
 
@@ -1058,7 +1065,8 @@ BlockDriverState *bdrv_open_image_named(const char *filename,
         return NULL;
     }
     if (!format) {
-        format = bdrv_probe_node(file, errp);
+        format = bdrv_probe_image_format(file, errp);
+        probed = true;
         if (!format) {
             bdrv_unref(file);
             return NULL;
@@ -1083,7 +1091,7 @@ BlockDriverState *bdrv_open_image_named(const char *filename,
     }
     qapi_input_init(&in, false);
     if (qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
-        bs = bdrv_open_blockdev(options, errp);
+        bs = bdrv_open_inherit(options, 0, false, probed, errp);
     } else {
         bs = NULL;
     }

@@ -598,6 +598,9 @@ static int qcow2_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 
     bdi->cluster_size = s->cluster_size;
     bdi->is_dirty = !!(s->incompatible_features & QCOW2_INCOMPAT_DIRTY);
+    /* The first L1 entry past the guest's data (qemu-io's "info"). */
+    bdi->vm_state_offset = (int64_t)s->l1_vm_state_index <<
+                           (s->cluster_bits + s->l2_bits);
     return 0;
 }
 

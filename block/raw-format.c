@@ -7,6 +7,14 @@
  * checked here (io.c only knows the node's own length), with -EINVAL as
  * QEMU returns; everything else (alignment, serialisation) is io.c's
  * business on both nodes.
+ *
+ * A raw node whose format was probed (a tool given no -f) guards its
+ * first sector as QEMU's does: if a write there made the image look like
+ * another format, the next probe would open it as that format and give
+ * a guest's data the power of image metadata (a backing file name, say).
+ * So the node's requests are 512-aligned (io.c widens a smaller write
+ * into read-modify-write of the whole sector), and a write covering
+ * sector 0 whose data another driver would claim fails with -EPERM.
  */
 #include "qemu/osdep.h"
 
@@ -90,7 +98,24 @@ static int raw_open(BlockDriverState *bs, BlockdevOptions *options,
     if (!raw_apply_options(bs, s, real_size, errp)) {
         return -EINVAL;
     }
+    if (bs->probed && !bdrv_is_read_only(bs)) {
+        /* QEMU's words, on stderr as it prints them. */
+        error_printf("WARNING: Image format was not specified for '%s' and "
+                     "probing guessed raw.\n"
+                     "         Automatically detecting the format is "
+                     "dangerous for raw images, write operations on block 0 "
+                     "will be restricted.\n"
+                     "         Specify the 'raw' format explicitly to remove "
+                     "the restrictions.\n", bs->file->bs->filename);
+    }
     return 0;
+}
+
+static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
+{
+    if (bs->probed && bs->bl.request_alignment < BDRV_SECTOR_SIZE) {
+        bs->bl.request_alignment = BDRV_SECTOR_SIZE;
+    }
 }
 
 /* Map a request into the child; -EINVAL if it leaves the window. */
@@ -125,8 +150,19 @@ static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
                                        int64_t bytes, QEMUIOVector *qiov,
                                        BdrvRequestFlags flags)
 {
-    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+    int ret;
 
+    if (bs->probed && offset < BDRV_SECTOR_SIZE) {
+        uint8_t head[BDRV_SECTOR_SIZE];
+
+        /* The request alignment makes this the whole first sector. */
+        assert(offset == 0 && bytes >= BDRV_SECTOR_SIZE);
+        qemu_iovec_to_buf(qiov, 0, head, sizeof(head));
+        if (bdrv_probe_format(head, sizeof(head), NULL) != bs->drv) {
+            return -EPERM;
+        }
+    }
+    ret = raw_adjust_offset(bs, &offset, bytes, true);
     if (ret < 0) {
         return ret;
     }
@@ -266,6 +302,7 @@ BlockDriver bdrv_raw = {
     .supported_zero_flags   = BDRV_REQ_FUA | BDRV_REQ_MAY_UNMAP |
                               BDRV_REQ_NO_FALLBACK,
     .bdrv_open              = raw_open,
+    .bdrv_refresh_limits    = raw_refresh_limits,
     .bdrv_co_preadv         = raw_co_preadv,
     .bdrv_co_pwritev        = raw_co_pwritev,
     .bdrv_co_pwrite_zeroes  = raw_co_pwrite_zeroes,

@@ -20,6 +20,7 @@
 #include <signal.h>
 
 #include "block/io-cmds.h"
+#include "block/qapi.h"
 #include "qapi/error.h"
 #include "qapi-types.h"
 
@@ -849,8 +850,14 @@ static int cmd_flush(IoCmdContext *ctx, int argc, char **argv)
 }
 
 /*
- * Allocation: the status flags of the root node, a range at a time.  A
- * range the node itself decides (data or zeroes) counts as allocated.
+ * Allocation, as qemu-io asks it.  "alloc" wants to know whether the
+ * root node itself decides the range (bdrv_is_allocated()): data, or
+ * zeroes the format records (a qcow2 zero cluster), but not a hole that
+ * reads as zeroes only because nothing is below it.  "map" asks the
+ * same question, of the root node too: a cluster that only the backing
+ * file holds is "not allocated" to both (qemu-io's map is not qemu-img's
+ * map).  A raw file is allocated everywhere (its file node answers data
+ * or zeroes).
  */
 static int is_allocated(BlockBackend *blk, int64_t offset, int64_t bytes,
                         int64_t *pnum)
@@ -861,8 +868,7 @@ static int is_allocated(BlockBackend *blk, int64_t offset, int64_t bytes,
     if (ret < 0) {
         return ret;
     }
-    return !!(ret & (BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_DATA |
-                     BDRV_BLOCK_ZERO));
+    return !!(ret & BDRV_BLOCK_ALLOCATED);
 }
 
 static int cmd_alloc(IoCmdContext *ctx, int argc, char **argv)
@@ -930,8 +936,8 @@ static int cmd_map(IoCmdContext *ctx, int argc, char **argv)
         }
         /* Merge following ranges of the same kind into one line. */
         while (offset + num < length) {
-            int next = is_allocated(ctx->blk, offset + num, length - offset - num,
-                                    &more);
+            int next = is_allocated(ctx->blk, offset + num,
+                                    length - offset - num, &more);
 
             if (next < 0) {
                 error_report("Failed to get allocation status: %s",
@@ -978,17 +984,30 @@ static int cmd_info(IoCmdContext *ctx, int argc, char **argv)
     BlockDriverInfo bdi = { 0 };
     g_autofree char *s_cluster = NULL;
     g_autofree char *s_vm = NULL;
+    ImageInfoSpecific *spec;
+    Error *err = NULL;
     int ret;
 
     fprintf(out, "format name: %s\n", bdrv_get_format_name(bs));
     ret = bdrv_get_info(bs, &bdi);
     if (ret) {
-        return 0;
+        /* As qemu-io: a driver with nothing to tell fails the command. */
+        return ret;
     }
     s_cluster = size_str(bdi.cluster_size);
-    s_vm = size_str(0);
+    s_vm = size_str(bdi.vm_state_offset);
     fprintf(out, "cluster size: %s\n", s_cluster);
     fprintf(out, "vm state offset: %s\n", s_vm);
+    spec = bdrv_get_specific_info(bs, &err);
+    if (err) {
+        error_report_err(err);
+        return -EIO;
+    }
+    if (spec) {
+        fprintf(out, "Format specific information:\n");
+        bdrv_image_info_specific_dump(spec, out);
+        qapi_free_ImageInfoSpecific(spec);
+    }
     return 0;
 }
 

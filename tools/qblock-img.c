@@ -29,6 +29,7 @@
 #include "qapi/error.h"
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "block/qapi.h"
 #include "qapi/qjson.h"
 #include "qapi-visit.h"
 #include "qemu/json-writer.h"
@@ -291,82 +292,6 @@ static char *human_size(int64_t v)
 }
 
 /*
- * The order in which qemu-img 7.2 prints the members of ImageInfo and of
- * its format-specific part (QEMU's dictionaries are hash tables, so this
- * is neither the schema's order nor alphabetical).  Members not listed
- * go last, in the schema's order.
- */
-static const char *const info_key_order[] = {
-    "backing-image", "backing-filename-format", "virtual-size", "filename",
-    "cluster-size", "format", "actual-size", "format-specific",
-    "full-backing-filename", "backing-filename", "dirty-flag",
-    "type", "data",
-    "compat", "compression-type", "lazy-refcounts", "refcount-bits",
-    "corrupt", "extended-l2",
-};
-
-static guint info_key_rank(const char *key)
-{
-    guint i;
-
-    for (i = 0; i < G_N_ELEMENTS(info_key_order); i++) {
-        if (!strcmp(key, info_key_order[i])) {
-            return i;
-        }
-    }
-    return G_N_ELEMENTS(info_key_order);
-}
-
-static gint info_key_cmp(gconstpointer a, gconstpointer b)
-{
-    guint ra = info_key_rank(*(const char *const *)a);
-    guint rb = info_key_rank(*(const char *const *)b);
-
-    return ra < rb ? -1 : ra > rb;
-}
-
-/* A copy of @node with every object's members in qemu-img's order. */
-static JsonNode *info_reorder(JsonNode *node)
-{
-    JsonObject *obj, *out;
-    g_autoptr(GPtrArray) keys = NULL;
-    JsonObjectIter iter;
-    const char *name;
-    JsonNode *member;
-    guint i;
-
-    if (!JSON_NODE_HOLDS_OBJECT(node)) {
-        return json_node_copy(node);
-    }
-    obj = json_node_get_object(node);
-    keys = g_ptr_array_new();
-    json_object_iter_init_ordered(&iter, obj);
-    while (json_object_iter_next_ordered(&iter, &name, &member)) {
-        g_ptr_array_add(keys, (gpointer)name);
-    }
-    /* g_ptr_array_sort is not stable: ties keep the schema's order. */
-    for (i = 1; i < keys->len; i++) {
-        guint j = i;
-
-        while (j > 0 && info_key_cmp(&keys->pdata[j - 1],
-                                     &keys->pdata[j]) > 0) {
-            gpointer t = keys->pdata[j];
-
-            keys->pdata[j] = keys->pdata[j - 1];
-            keys->pdata[j - 1] = t;
-            j--;
-        }
-    }
-    out = json_object_new();
-    for (i = 0; i < keys->len; i++) {
-        json_object_set_member(out, keys->pdata[i],
-                               info_reorder(json_object_get_member(
-                                   obj, keys->pdata[i])));
-    }
-    return qjson_take_object(out);
-}
-
-/*
  * The backing file name @backing resolved against the directory of
  * @image as QEMU does for "full-backing-filename": relative to the
  * directory part of @image as written, so "a/b.qcow2" naming "c.qcow2"
@@ -451,41 +376,15 @@ static void img_print_info_human(ImageInfo *info)
         printf("backing file format: %s\n", info->backing_filename_format);
     }
     if (info->format_specific) {
-        JsonObject *spec = json_object_new();
-        g_autoptr(JsonNode) node = NULL;
-        g_autoptr(JsonNode) sorted = NULL;
-        JsonObject *data;
-        JsonObjectIter iter;
-        const char *name;
-        JsonNode *member;
-
-        qapi_output_ImageInfoSpecific_members(spec, info->format_specific);
-        node = qjson_take_object(spec);
-        sorted = info_reorder(node);
-        data = json_object_get_object_member(json_node_get_object(sorted),
-                                             "data");
         printf("Format specific information:\n");
-        json_object_iter_init_ordered(&iter, data);
-        while (json_object_iter_next_ordered(&iter, &name, &member)) {
-            g_autofree char *key = g_strdup(name);
-            g_autofree char *val = NULL;
-
-            g_strdelimit(key, "-", ' ');
-            if (JSON_NODE_HOLDS_VALUE(member) &&
-                json_node_get_value_type(member) == G_TYPE_STRING) {
-                val = g_strdup(json_node_get_string(member));
-            } else {
-                val = json_writer_to_string(member, false);
-            }
-            printf("    %s: %s\n", key, val);
-        }
+        bdrv_image_info_specific_dump(info->format_specific, stdout);
     }
 }
 
 static char *img_info_json(ImageInfo *info)
 {
     g_autoptr(JsonNode) node = qapi_output_ImageInfo(info);
-    g_autoptr(JsonNode) sorted = info_reorder(node);
+    g_autoptr(JsonNode) sorted = bdrv_image_info_reorder(node);
 
     return json_writer_to_string(sorted, true);
 }

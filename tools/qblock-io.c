@@ -32,6 +32,7 @@
 #include "block/block.h"
 #include "block/block-backend.h"
 #include "block/io-cmds.h"
+#include "qemu/trace-control.h"
 
 static IoCmdContext io_ctx;
 
@@ -48,6 +49,7 @@ typedef struct OpenOpts {
     const char *cache;          /* NULL: writeback */
     const char *aio;            /* NULL: the driver's default */
     const char *discard;        /* NULL: unmap, qemu-io's default */
+    const char *extra;          /* open -o: more options, or NULL */
 } OpenOpts;
 
 /* Set @key to @value in @obj unless the user already set it. */
@@ -89,59 +91,149 @@ static bool apply_cache_mode(JsonObject *obj, const char *mode,
     return true;
 }
 
+/* The command line's node options on @obj, where the user left them out. */
+static bool apply_open_opts(JsonObject *obj, const OpenOpts *o, Error **errp)
+{
+    set_default(obj, "read-only", o->read_only ? "on" : "off");
+    set_default(obj, "discard", o->discard ? o->discard : "unmap");
+    if (o->force_share) {
+        /* A writable open then fails, as qemu-io's -U without -r. */
+        set_default(obj, "force-share", "on");
+    }
+    return !o->cache || apply_cache_mode(obj, o->cache, errp);
+}
+
+/* The object member @key of @obj, or NULL. */
+static JsonObject *object_member(JsonObject *obj, const char *key)
+{
+    JsonNode *m = json_object_get_member(obj, key);
+
+    return m && JSON_NODE_HOLDS_OBJECT(m) ? json_node_get_object(m) : NULL;
+}
+
+/* Open the node @tree describes (keyval strings), probed or not. */
+static BlockDriverState *open_tree(JsonNode *tree, bool probed, Error **errp)
+{
+    g_autoptr(BlockdevOptions) options = NULL;
+    QapiInput in;
+
+    qapi_input_init(&in, true);
+    if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
+        return NULL;
+    }
+    return probed ? bdrv_open_blockdev_probed(options, errp)
+                  : bdrv_open_blockdev(options, errp);
+}
+
 /*
- * Open @name into io_ctx.blk.  @fmt NULL means probe (only raw is known, so
- * it takes raw, and warns as qemu-io does when opening for writing); with
- * @image_opts, @name is a keyval string of BlockdevOptions.
+ * Open the protocol node of @top (its "file" object) on its own, read
+ * its first bytes to tell the format as qemu-io does without -f, and
+ * leave @top naming the format and referring to that node.  Returns the
+ * node (the caller's reference) or NULL.
+ */
+static BlockDriverState *probe_format(JsonObject *top, const OpenOpts *o,
+                                      Error **errp)
+{
+    g_autoptr(JsonNode) file_tree = NULL;
+    JsonObject *file = object_member(top, "file");
+    BlockDriverState *bs;
+    const char *fmt;
+
+    if (!file) {
+        error_setg(errp, "Must specify either driver or file");
+        return NULL;
+    }
+    /* A node opened on its own inherits nothing: give it the options. */
+    if (!apply_open_opts(file, o, errp)) {
+        return NULL;
+    }
+    if (o->aio) {
+        set_default(file, "aio", o->aio);
+    }
+    file_tree = json_node_new(JSON_NODE_OBJECT);
+    json_node_set_object(file_tree, file);
+    bs = open_tree(file_tree, false, errp);
+    if (!bs) {
+        return NULL;
+    }
+    fmt = bdrv_probe_image_format(bs, errp);
+    if (!fmt) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    json_object_set_string_member(top, "driver", fmt);
+    json_object_set_string_member(top, "file", bdrv_get_node_name(bs));
+    return bs;
+}
+
+/*
+ * Open @name into io_ctx.blk as qemu-io opens its file argument: as
+ * format @fmt over a file node, or, with @fmt NULL and no driver among
+ * the open -o options, as the format its first bytes probe as (qcow2 by
+ * its magic, else raw, which then warns when writable and guards block
+ * 0; see block/raw-format.c).  With @image_opts, @name is a keyval
+ * string of BlockdevOptions, used as it is.  @name may be NULL when the
+ * options name the file.
  */
 static bool open_image(const char *name, const char *fmt, bool image_opts,
                        const OpenOpts *o, Error **errp)
 {
     g_autoptr(JsonNode) tree = NULL;
-    g_autoptr(BlockdevOptions) options = NULL;
-    JsonObject *top;
-    JsonObject *proto;
-    BlockDriverState *bs;
+    BlockDriverState *bs, *probed_file = NULL;
     BlockBackend *blk;
-    QapiInput in;
-    uint64_t perm, shared;
+    JsonObject *top;
+    g_autofree char *driver = NULL;
+    uint64_t perm;
 
     if (image_opts) {
         tree = keyval_parse(name, NULL, NULL, errp);
         if (!tree) {
             return false;
         }
-        top = json_node_get_object(tree);
-    } else {
-        /* The warning is about writes, so a read-only open has none. */
-        if (!fmt && !o->read_only) {
-            error_printf("WARNING: Image format was not specified for '%s' "
-                         "and probing guessed raw.\n", name);
-            error_printf("         Automatically detecting the format is "
-                         "dangerous for raw images, write operations on "
-                         "block 0 will be restricted.\n"
-                         "         Specify the 'raw' format explicitly to "
-                         "remove the restrictions.\n");
-        }
-        if (!fmt) {
-            fmt = "raw";
-        }
-        if (!bdrv_find_format(fmt)) {
-            error_setg(errp, "Unknown driver '%s'", fmt);
+    } else if (o->extra) {
+        tree = keyval_parse(o->extra, NULL, NULL, errp);
+        if (!tree) {
             return false;
         }
+    } else {
         tree = json_node_new(JSON_NODE_OBJECT);
         json_node_take_object(tree, json_object_new());
-        top = json_node_get_object(tree);
+    }
+    top = json_node_get_object(tree);
+    if (fmt) {
         json_object_set_string_member(top, "driver", fmt);
-        if (bdrv_format_is_protocol(fmt)) {
+    }
+    driver = g_strdup(json_object_get_string_member_with_default(top,
+                                                                 "driver",
+                                                                 NULL));
+    if (driver && !bdrv_find_format(driver)) {
+        error_setg(errp, "Unknown driver '%s'", driver);
+        return false;
+    }
+    if (!image_opts && name) {
+        if (driver && bdrv_format_is_protocol(driver)) {
             /* The protocol node itself: -f file, -f nbd. */
             json_object_remove_member(top, "driver");
             if (!bdrv_filename_to_options(name, top, errp)) {
                 return false;
             }
-        } else {
-            proto = json_object_new();
+        } else if (object_member(top, "file")) {
+            JsonObject *file = object_member(top, "file");
+
+            if (json_object_has_member(file, "filename")) {
+                error_setg(errp, "Can't specify 'file' and 'filename' "
+                           "options at the same time");
+                return false;
+            }
+            /* -o file.driver=... names the protocol; else the name does. */
+            if (json_object_has_member(file, "driver")) {
+                json_object_set_string_member(file, "filename", name);
+            } else if (!bdrv_filename_to_options(name, file, errp)) {
+                return false;
+            }
+        } else if (!json_object_has_member(top, "file")) {
+            JsonObject *proto = json_object_new();
+
             json_object_set_object_member(top, "file", proto);
             if (!bdrv_filename_to_options(name, proto, errp)) {
                 return false;
@@ -149,44 +241,42 @@ static bool open_image(const char *name, const char *fmt, bool image_opts,
         }
     }
     /* A file child given by filename alone is a "file" node. */
-    if (json_object_has_member(top, "file")) {
-        JsonNode *f = json_object_get_member(top, "file");
-
-        if (JSON_NODE_HOLDS_OBJECT(f)) {
-            set_default(json_node_get_object(f), "driver", "file");
-        }
+    if (object_member(top, "file")) {
+        set_default(object_member(top, "file"), "driver", "file");
     }
-    set_default(top, "read-only", o->read_only ? "on" : "off");
-    set_default(top, "discard", o->discard ? o->discard : "unmap");
-    if (o->cache && !apply_cache_mode(top, o->cache, errp)) {
+    if (!apply_open_opts(top, o, errp)) {
         return false;
     }
     if (o->aio) {
-        JsonObject *leaf = top;
-        JsonNode *f = json_object_get_member(top, "file");
+        JsonObject *leaf = object_member(top, "file");
 
-        if (f && JSON_NODE_HOLDS_OBJECT(f)) {
-            leaf = json_node_get_object(f);
+        set_default(leaf ? leaf : top, "aio", o->aio);
+    }
+    if (!image_opts && !driver) {
+        probed_file = probe_format(top, o, errp);
+        if (!probed_file) {
+            return false;
         }
-        set_default(leaf, "aio", o->aio);
     }
-
-    qapi_input_init(&in, true);
-    if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
-        return false;
+    bs = open_tree(tree, probed_file != NULL, errp);
+    if (probed_file) {
+        /* The format node's edge holds it now, if it opened. */
+        bdrv_unref(probed_file);
     }
-    bs = bdrv_open_blockdev(options, errp);
     if (!bs) {
         return false;
     }
+    /*
+     * What qemu-io's BlockBackend takes: read, and write when writable,
+     * but never resize (truncate asks for it, see io-cmds.c); and it
+     * shares everything, so that it may write to a node that a mirror
+     * or an export is using, as qemu-io may.
+     */
     perm = BLK_PERM_CONSISTENT_READ;
     if (!bdrv_is_read_only(bs)) {
-        perm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
+        perm |= BLK_PERM_WRITE;
     }
-    shared = o->force_share ? BLK_PERM_ALL
-                            : BLK_PERM_CONSISTENT_READ |
-                              BLK_PERM_WRITE_UNCHANGED;
-    blk = blk_new(qemu_get_aio_context(), perm, shared);
+    blk = blk_new(qemu_get_aio_context(), perm, BLK_PERM_ALL);
     if (blk_insert_bs(blk, bs, errp) < 0) {
         blk_unref(blk);
         bdrv_unref(bs);
@@ -237,9 +327,27 @@ static bool check_cache_mode(const char *mode, Error **errp)
     return apply_cache_mode(json_node_get_object(scratch), mode, errp);
 }
 
+/* -s and -C, which need drivers qblock does not have. */
+static bool refuse_unsupported(int c)
+{
+    if (c == 's') {
+        error_report("snapshot mode (-s) needs a temporary overlay, which "
+                     "qblock-io does not support");
+        return true;
+    }
+    if (c == 'C') {
+        error_report("copy-on-read (-C) needs the copy-on-read filter, "
+                     "which qblock-io does not support");
+        return true;
+    }
+    return false;
+}
+
 static int cmd_open(IoCmdContext *ctx, int argc, char **argv)
 {
+    g_autoptr(GString) extra = NULL;
     OpenOpts o = { 0 };
+    const char *name;
     Error *err = NULL;
     int c;
 
@@ -248,7 +356,7 @@ static int cmd_open(IoCmdContext *ctx, int argc, char **argv)
         return -EBUSY;
     }
     optind = 0;
-    while ((c = getopt(argc, argv, "rnUt:d:")) != -1) {
+    while ((c = getopt(argc, argv, "snCrkUi:t:d:o:")) != -1) {
         switch (c) {
         case 'r':
             o.read_only = true;
@@ -258,6 +366,16 @@ static int cmd_open(IoCmdContext *ctx, int argc, char **argv)
             break;
         case 'U':
             o.force_share = true;
+            break;
+        case 'k':
+            o.aio = "native";
+            break;
+        case 'i':
+            if (!check_aio_mode(optarg, &err)) {
+                error_report_err(err);
+                return -EINVAL;
+            }
+            o.aio = optarg;
             break;
         case 't':
             if (!check_cache_mode(optarg, &err)) {
@@ -273,17 +391,39 @@ static int cmd_open(IoCmdContext *ctx, int argc, char **argv)
                 return -EINVAL;
             }
             break;
+        case 'o':
+            /* Repeated -o options add up. */
+            if (!extra) {
+                extra = g_string_new(optarg);
+            } else {
+                g_string_append_printf(extra, ",%s", optarg);
+            }
+            break;
+        case 's':
+        case 'C':
+            refuse_unsupported(c);
+            return -ENOTSUP;
         default:
             io_cmd_print_usage(ctx, "open");
             return -EINVAL;
         }
     }
-    if (optind != argc - 1) {
+    /* As qemu-io: the path may be left out when -o names the file. */
+    if (optind == argc - 1) {
+        name = argv[optind];
+    } else if (optind == argc && extra) {
+        name = NULL;
+    } else {
         io_cmd_print_usage(ctx, "open");
         return -EINVAL;
     }
-    if (!open_image(argv[optind], NULL, false, &o, &err)) {
-        error_reportf_err(err, "can't open device %s: ", argv[optind]);
+    o.extra = extra ? extra->str : NULL;
+    if (!open_image(name, NULL, false, &o, &err)) {
+        if (name) {
+            error_reportf_err(err, "can't open device %s: ", name);
+        } else {
+            error_reportf_err(err, "can't open: ");
+        }
         return -EINVAL;
     }
     return 0;
@@ -304,18 +444,22 @@ static int cmd_quit(IoCmdContext *ctx, int argc, char **argv)
 /* qemu-io's open help has no closing blank line; neither has this. */
 static const char help_open[] =
 "\n"
-" opens an image, when none is open\n"
+" opens a new file in the requested mode\n"
 "\n"
 " Example:\n"
-" 'open -r -t none disk.img' - opens disk.img read-only, bypassing the host cache\n"
+" 'open -n -o driver=raw /tmp/data' - opens raw data file read-write, uncached\n"
 "\n"
-" The image is probed as the command line's file argument is, and all\n"
-" other commands then act on it.\n"
-" -d, -- the discard mode: ignore (off) or unmap (on)\n"
-" -n, -- bypass the host page cache, the same as -t none\n"
-" -r, -- open read-only\n"
-" -t, -- the cache mode (none, writeback, writethrough, directsync, unsafe)\n"
-" -U, -- share every permission with other users of the image\n";
+" Opens a file for subsequent use by all of the other qemu-io commands.\n"
+" -r, -- open file read-only\n"
+" -s, -- use snapshot file\n"
+" -C, -- use copy-on-read\n"
+" -n, -- disable host cache, short for -t none\n"
+" -U, -- force shared permissions\n"
+" -k, -- use kernel AIO implementation (Linux only, prefer use of -i)\n"
+" -i, -- use AIO mode (threads, native or io_uring)\n"
+" -t, -- use the given cache mode for the image\n"
+" -d, -- use the given discard mode for the image\n"
+" -o, -- options to be given to the block driver\n";
 
 /* The commands qemu-io adds to the shared table; sorted by name. */
 static const IoCmd tool_cmds[] = {
@@ -456,12 +600,17 @@ static void usage(void)
            "  -f, --format FMT     specifies the block driver to use\n"
            "  -r, --read-only      export read-only\n"
            "  -n, --nocache        disable host cache, short for -t none\n"
+           "  -k, --native-aio     use kernel AIO implementation\n"
+           "                       (Linux only, prefer use of -i)\n"
            "  -i, --aio=MODE       use AIO mode (threads, native or "
            "io_uring)\n"
            "  -t, --cache=MODE     use the given cache mode for the image\n"
            "  -d, --discard=MODE   use the given discard mode for the image\n"
+           "  -T, --trace [[enable=]<pattern>][,events=<file>][,file=<file>]\n"
+           "                       specify tracing options\n"
            "  -U, --force-share    force shared permissions\n"
            "  -h, --help           display this help and exit\n"
+           "  -V, --version        output version information and exit\n"
            "\n"
            "See 'qblock-io -c help' for information on available commands.\n");
 }
@@ -482,6 +631,11 @@ int main(int argc, char **argv)
         { "cache", required_argument, NULL, 't' },
         { "discard", required_argument, NULL, 'd' },
         { "force-share", no_argument, NULL, 'U' },
+        { "native-aio", no_argument, NULL, 'k' },
+        { "snapshot", no_argument, NULL, 's' },
+        { "copy-on-read", no_argument, NULL, 'C' },
+        { "trace", required_argument, NULL, 'T' },
+        { "version", no_argument, NULL, 'V' },
         { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
         { NULL, 0, NULL, 0 }
     };
@@ -499,7 +653,7 @@ int main(int argc, char **argv)
     io_ctx.err = stderr;
     io_ctx.extra_cmds = tool_cmds;
     io_ctx.n_extra_cmds = G_N_ELEMENTS(tool_cmds);
-    while ((c = getopt_long(argc, argv, "+hc:f:rni:t:d:U", long_opts,
+    while ((c = getopt_long(argc, argv, "hVc:f:rsnCki:t:d:T:U", long_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -538,6 +692,24 @@ int main(int argc, char **argv)
         case 'U':
             o.force_share = true;
             break;
+        case 'k':
+            o.aio = "native";
+            break;
+        case 's':
+        case 'C':
+            refuse_unsupported(c);
+            return 1;
+        case 'T':
+            if (!trace_opt_parse(optarg, &err)) {
+                error_report_err(err);
+                return 1;
+            }
+            break;
+        case 'V':
+            printf("qblock-io version " QBLOCK_VERSION
+                   " (the commands of qemu-io %d.%d)\n",
+                   QBLOCK_QEMU_MAJOR, QBLOCK_QEMU_MINOR);
+            return 0;
         case OPT_IMAGE_OPTS:
             image_opts = true;
             break;
@@ -560,6 +732,7 @@ int main(int argc, char **argv)
 
     /* As qemu-io: a reader that goes away is an error on write. */
     signal(SIGPIPE, SIG_IGN);
+    trace_init_from_env();
     qemu_init_main_loop(&error_fatal);
     bdrv_init();
 

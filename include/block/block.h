@@ -133,6 +133,8 @@ typedef struct BlockDriverInfo {
     int cluster_size;
     /* The image was not closed cleanly ("dirty-flag"). */
     bool is_dirty;
+    /* Where a format that can hold VM state keeps it; 0 if none. */
+    int64_t vm_state_offset;
 } BlockDriverInfo;
 
 /*
@@ -175,6 +177,21 @@ bool bdrv_filename_to_options(const char *filename, JsonObject *options,
  * reference, owned by the caller.  @options stays the caller's.
  */
 BlockDriverState *bdrv_open_blockdev(BlockdevOptions *options, Error **errp);
+
+/*
+ * As bdrv_open_blockdev(), for a format node whose driver the opener
+ * probed (bdrv_probe_image_format()) rather than was told: raw then
+ * warns when opened writable and refuses a write that would make block 0
+ * probe as another format, as QEMU's does.
+ */
+BlockDriverState *bdrv_open_blockdev_probed(BlockdevOptions *options,
+                                            Error **errp);
+
+/*
+ * The name of the format whose magic the first bytes of @bs carry
+ * ("raw" when none claims them); NULL if they cannot be read.
+ */
+const char *bdrv_probe_image_format(BlockDriverState *bs, Error **errp);
 
 /*
  * Open a node of driver @drv with no driver options (@drv->bdrv_open gets

@@ -426,6 +426,8 @@ struct BlockDriverState {
     uint64_t applied_shared_perm;
     /* force-share=on: share every permission on the children. */
     bool force_share;
+    /* The format was probed, not named (bdrv_open_blockdev_probed()). */
+    bool probed;
     BlockdevDetectZeroesOptions detect_zeroes;
     /*
      * Cached length in bytes (see the bdrv_co_getlength slot), rounded up
@@ -485,6 +487,13 @@ struct BlockDriverState {
     QTAILQ_ENTRY(BlockDriverState) monitor_list;
     bool monitor_owned;
 };
+
+/*
+ * The registered format whose bdrv_probe claims the first @buf_size bytes
+ * of an image most strongly; raw when none does.
+ */
+BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size,
+                               const char *filename);
 
 /*
  * Open a child of @parent from @ref (a definition opens a new node, a
