@@ -438,8 +438,13 @@ static int64_t coroutine_fn mirror_perform(MirrorBlockJob *s, int64_t offset,
     QTAILQ_INSERT_TAIL(&s->ops_in_flight, op, next);
     trace_mirror_one_iteration(s, offset, bytes);
 
+    /*
+     * Entered at once, as QEMU does: the operation runs until it first
+     * waits, so one that fails at once (a dead NBD server) has set s->ret
+     * before the next is started.  @op may be gone on return.
+     */
     co = qemu_coroutine_create(mirror_co_op, op);
-    aio_co_enter(qemu_get_aio_context(), co);
+    qemu_coroutine_enter(co);
     *op_end = offset + bytes;
     return bytes;
 }
@@ -494,6 +499,16 @@ static int64_t coroutine_fn mirror_iteration(MirrorBlockJob *s)
         MirrorMethod method = MIRROR_METHOD_COPY;
         int64_t io_bytes, io_bytes_acct, op_end;
         int ret;
+
+        /*
+         * As QEMU: once an error has decided to end the job, start no
+         * more operations (each would fail and report again); what is
+         * left of the run is dirty again for whoever resumes.
+         */
+        if (s->ret < 0) {
+            bdrv_set_dirty_bitmap(s->dirty_bitmap, offset, end - offset);
+            break;
+        }
 
         ret = bdrv_co_block_status_above(source, NULL, true, offset,
                                          end - offset, &io_bytes, NULL,
