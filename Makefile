@@ -69,10 +69,12 @@ bench-mirror: build
 
 # libFuzzer targets, built with clang, ASan and UBSan (a UBSan report
 # stops the run, as a crash does); each of FUZZ_TARGETS runs for
-# FUZZ_SECONDS from the seed corpus in tests/fuzz/corpus/<target>, an
-# input that takes over 10 s counting as a hang.  One target for ten
-# minutes: make fuzz FUZZ_TARGETS=qcow2-open FUZZ_SECONDS=600
-FUZZ_TARGETS ?= qmp qcow2-open
+# FUZZ_SECONDS from the seed corpus in tests/fuzz/corpus/<target> and
+# the seeds that tests/fuzz/gen-<target>-corpus.py writes (with the
+# dictionary tests/fuzz/<target>.dict if there is one), an input that
+# takes over 10 s counting as a hang.  One target for ten minutes:
+# make fuzz FUZZ_TARGETS=qcow2-open FUZZ_SECONDS=600
+FUZZ_TARGETS ?= qmp qcow2-open nbd-server
 
 $(FUZZ_BUILD)/build.ninja: | deps
 	CC=clang $(MESON) setup $(FUZZ_BUILD) . --buildtype=debugoptimized \
@@ -83,10 +85,17 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 	$(NINJA) -C $(FUZZ_BUILD) $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%)
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$t && \
-	    cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus-$$t/ && \
+	    if [ -d tests/fuzz/corpus/$$t ]; then \
+	        cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus-$$t/; fi && \
+	    if [ -f tests/fuzz/gen-$$t-corpus.py ]; then \
+	        python3 tests/fuzz/gen-$$t-corpus.py \
+	            $(FUZZ_BUILD)/corpus-$$t; fi && \
+	    dict=; if [ -f tests/fuzz/$$t.dict ]; then \
+	        dict=-dict=tests/fuzz/$$t.dict; fi && \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-	    $(FUZZ_BUILD)/tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
-	        -max_len=65536 -timeout=10 $(FUZZ_BUILD)/corpus-$$t || exit 1; \
+	    $(FUZZ_BUILD)/tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$dict \
+	        -max_len=65536 -timeout=10 -artifact_prefix=$(FUZZ_BUILD)/ \
+	        $(FUZZ_BUILD)/corpus-$$t || exit 1; \
 	done
 
 clean:
