@@ -7,6 +7,8 @@
 #   make bench-io   the block layer's I/O beside fio (IO_BENCH_ARGS=...)
 #   make bench-mirror  qblockd's mirror beside qemu-storage-daemon and dd
 #                   (MIRROR_BENCH_ARGS=...)
+#   make bench-nbd  qblockd's NBD server beside qemu-nbd and
+#                   qemu-storage-daemon, with fio (NBD_BENCH_ARGS=...)
 #   make fuzz       build the libFuzzer targets with clang and run each
 #
 # A missing build dependency is installed by scripts/install-deps.sh when
@@ -20,7 +22,7 @@ MESON     ?= meson
 NINJA     ?= ninja
 
 .PHONY: all deps build build-san check check-unit demo bench-micro bench-io \
-	bench-mirror \
+	bench-mirror bench-nbd \
 	fuzz clean distclean
 
 all: build
@@ -66,6 +68,12 @@ bench-io: $(BUILD)/build.ninja
 # $TMPDIR; e.g. MIRROR_BENCH_ARGS="--repeat 3 --only direct direct-1m"
 bench-mirror: build
 	python3 bench/mirror-bench --build $(BUILD) $(MIRROR_BENCH_ARGS)
+
+# The NBD server beside qemu-nbd and qemu-storage-daemon serving the same
+# 1 GiB raw file over a unix socket, fio's nbd engine at queue depth 1 and
+# 16; e.g. NBD_BENCH_ARGS="--repeat 5 --only read-qd16"
+bench-nbd: build
+	python3 bench/nbd-bench --build $(BUILD) $(NBD_BENCH_ARGS)
 
 # libFuzzer targets, built with clang, ASan and UBSan (a UBSan report
 # stops the run, as a crash does); each of FUZZ_TARGETS runs for
