@@ -7,6 +7,8 @@
 #   make bench-io   the block layer's I/O beside fio (IO_BENCH_ARGS=...)
 #   make bench-mirror  qblockd's mirror beside qemu-storage-daemon and dd
 #                   (MIRROR_BENCH_ARGS=...)
+#   make bench-nbd  qblockd's NBD server beside qemu-nbd and
+#                   qemu-storage-daemon, with fio (NBD_BENCH_ARGS=...)
 #   make fuzz       build the libFuzzer targets with clang and run each
 #
 # A missing build dependency is installed by scripts/install-deps.sh when
@@ -20,7 +22,7 @@ MESON     ?= meson
 NINJA     ?= ninja
 
 .PHONY: all deps build build-san check check-unit demo bench-micro bench-io \
-	bench-mirror \
+	bench-mirror bench-nbd \
 	fuzz clean distclean
 
 all: build
@@ -67,12 +69,20 @@ bench-io: $(BUILD)/build.ninja
 bench-mirror: build
 	python3 bench/mirror-bench --build $(BUILD) $(MIRROR_BENCH_ARGS)
 
+# The NBD server beside qemu-nbd and qemu-storage-daemon serving the same
+# 1 GiB raw file over a unix socket, fio's nbd engine at queue depth 1 and
+# 16; e.g. NBD_BENCH_ARGS="--repeat 5 --only read-qd16"
+bench-nbd: build
+	python3 bench/nbd-bench --build $(BUILD) $(NBD_BENCH_ARGS)
+
 # libFuzzer targets, built with clang, ASan and UBSan (a UBSan report
 # stops the run, as a crash does); each of FUZZ_TARGETS runs for
-# FUZZ_SECONDS from the seed corpus in tests/fuzz/corpus/<target>, an
-# input that takes over 10 s counting as a hang.  One target for ten
-# minutes: make fuzz FUZZ_TARGETS=qcow2-open FUZZ_SECONDS=600
-FUZZ_TARGETS ?= qmp qcow2-open
+# FUZZ_SECONDS from the seed corpus in tests/fuzz/corpus/<target> and
+# the seeds that tests/fuzz/gen-<target>-corpus.py writes (with the
+# dictionary tests/fuzz/<target>.dict if there is one), an input that
+# takes over 10 s counting as a hang.  One target for ten minutes:
+# make fuzz FUZZ_TARGETS=qcow2-open FUZZ_SECONDS=600
+FUZZ_TARGETS ?= qmp qcow2-open nbd-server
 
 $(FUZZ_BUILD)/build.ninja: | deps
 	CC=clang $(MESON) setup $(FUZZ_BUILD) . --buildtype=debugoptimized \
@@ -83,10 +93,17 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 	$(NINJA) -C $(FUZZ_BUILD) $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%)
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$t && \
-	    cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus-$$t/ && \
+	    if [ -d tests/fuzz/corpus/$$t ]; then \
+	        cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus-$$t/; fi && \
+	    if [ -f tests/fuzz/gen-$$t-corpus.py ]; then \
+	        python3 tests/fuzz/gen-$$t-corpus.py \
+	            $(FUZZ_BUILD)/corpus-$$t; fi && \
+	    dict=; if [ -f tests/fuzz/$$t.dict ]; then \
+	        dict=-dict=tests/fuzz/$$t.dict; fi && \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-	    $(FUZZ_BUILD)/tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
-	        -max_len=65536 -timeout=10 $(FUZZ_BUILD)/corpus-$$t || exit 1; \
+	    $(FUZZ_BUILD)/tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$dict \
+	        -max_len=65536 -timeout=10 -artifact_prefix=$(FUZZ_BUILD)/ \
+	        $(FUZZ_BUILD)/corpus-$$t || exit 1; \
 	done
 
 clean:

@@ -89,6 +89,9 @@ typedef struct NBDMetaContexts {
 struct NBDClient {
     CoSocket sock;
     char *peer;                     /* for traces */
+    /* Run once the client is freed (nbd_server_add_client_fd). */
+    void (*close_fn)(void *opaque);
+    void *close_opaque;
     NBDExport *exp;                 /* after NBD_OPT_GO / EXPORT_NAME */
     Coroutine *reader;              /* the client's main coroutine */
     bool reader_waits;              /* parked until a request slot frees */
@@ -777,9 +780,10 @@ static bool nbd_extents_add(NBDExtents *e, uint64_t len, uint32_t flags)
 {
     while (len) {
         uint32_t piece = MIN(len, (uint64_t)UINT32_MAX & ~511ULL);
-        uint8_t *last = e->buf + 4 + 8 * (e->count - 1);
+        /* No pointer before the first extent: that would be undefined. */
+        uint8_t *last = e->count ? e->buf + 4 + 8 * (e->count - 1) : NULL;
 
-        if (e->count && ldl_be_p(last + 4) == flags &&
+        if (last && ldl_be_p(last + 4) == flags &&
             (uint64_t)ldl_be_p(last) + piece <= UINT32_MAX) {
             stl_be_p(last, ldl_be_p(last) + piece);
         } else {
@@ -1203,6 +1207,9 @@ static void nbd_client_free_bh(void *opaque)
     QTAILQ_REMOVE(&nbd_server->clients, client, next);
     nbd_server->nb_clients--;
     g_free(client->peer);
+    if (client->close_fn) {
+        client->close_fn(client->close_opaque);
+    }
     g_free(client);
     if (exp) {
         blk_exp_unref(&exp->common);
@@ -1262,12 +1269,42 @@ static void coroutine_fn nbd_client_co(void *opaque)
 
 /* ----------------------------------------------------------------- server */
 
+/* Serve the connected @fd (owned from now on) as a new client. */
+static void nbd_client_new(int fd, void (*close_fn)(void *opaque),
+                           void *opaque)
+{
+    NBDClient *client = g_new0(NBDClient, 1);
+
+    client->peer = g_strdup_printf("fd%d", fd);
+    client->close_fn = close_fn;
+    client->close_opaque = opaque;
+    co_socket_init(&client->sock, fd, qemu_get_aio_context());
+    qemu_co_mutex_init(&client->send_lock);
+    QTAILQ_INSERT_TAIL(&nbd_server->clients, client, next);
+    nbd_server->nb_clients++;
+    trace_nbd_server_accept(client, nbd_server->nb_clients);
+    client->reader = qemu_coroutine_create(nbd_client_co, client);
+    nbd_server_update_accepting();
+    qemu_coroutine_enter(client->reader);
+}
+
+bool nbd_server_add_client_fd(int fd, void (*close_fn)(void *opaque),
+                              void *opaque, Error **errp)
+{
+    GLOBAL_STATE_CODE();
+    if (!nbd_server) {
+        error_setg(errp, "NBD server not running");
+        return false;
+    }
+    nbd_client_new(fd, close_fn, opaque);
+    return true;
+}
+
 static void nbd_accept(void *opaque)
 {
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t sslen = sizeof(ss);
-        NBDClient *client;
         int fd;
 
         if (!nbd_server->accepting) {
@@ -1285,16 +1322,7 @@ static void nbd_accept(void *opaque)
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         }
-        client = g_new0(NBDClient, 1);
-        client->peer = g_strdup_printf("fd%d", fd);
-        co_socket_init(&client->sock, fd, qemu_get_aio_context());
-        qemu_co_mutex_init(&client->send_lock);
-        QTAILQ_INSERT_TAIL(&nbd_server->clients, client, next);
-        nbd_server->nb_clients++;
-        trace_nbd_server_accept(client, nbd_server->nb_clients);
-        client->reader = qemu_coroutine_create(nbd_client_co, client);
-        nbd_server_update_accepting();
-        qemu_coroutine_enter(client->reader);
+        nbd_client_new(fd, NULL, NULL);
     }
 }
 

@@ -253,6 +253,17 @@ char *socket_address_to_string(const SocketAddress *addr);
 bool nbd_server_start_options(NbdServerOptions *opts, Error **errp);
 bool nbd_server_is_running(void);
 /*
+ * Serve the connected stream socket @fd as a client of the running
+ * server, as if the listening socket had accepted it (the fuzzer hands
+ * in one end of a socketpair).  On success the server owns @fd; false
+ * with @errp when no server runs, and @fd stays the caller's.
+ * @close_fn(@opaque), if not NULL, runs from the main loop once the
+ * client is gone and freed.  The client counts against max-connections
+ * like any other.
+ */
+bool nbd_server_add_client_fd(int fd, void (*close_fn)(void *opaque),
+                              void *opaque, Error **errp);
+/*
  * Remove every NBD export (disconnecting their clients), drop the clients
  * still in the handshake, wait until they are all gone, stop listening.
  * Nothing if the server does not run.
