@@ -31,6 +31,8 @@ typedef struct CoSocket {
     Coroutine *send_co;         /* parked waiting for room, or NULL */
     bool shut;                  /* co_socket_shutdown() was called */
     bool registered;            /* a handler is installed in ctx */
+    bool reg_read, reg_write;   /* which callbacks it has */
+    bool read_armed;            /* keep the read callback between waits */
 } CoSocket;
 
 /* Take ownership of the connected @fd and make it non-blocking. */
