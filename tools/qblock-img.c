@@ -330,10 +330,11 @@ static ImageInfo *img_collect_info(BlockDriverState *bs, const char *filename)
         }
         info->has_dirty_flag = true;
         info->dirty_flag = bdi.is_dirty;
-    } else {
-        /* raw: qemu-img still says "dirty-flag": false */
-        info->has_dirty_flag = true;
     }
+    /*
+     * As QEMU: no dirty-flag where no driver answers (raw over nbd); raw
+     * over a file has it, through the file driver's answer.
+     */
     if (bdrv_get_backing_file(bs)[0]) {
         info->backing_filename = g_strdup(bdrv_get_backing_file(bs));
         info->full_backing_filename =
