@@ -134,7 +134,6 @@ static BlockDriverState *img_open_opts(const char *optstr, int flags,
     g_autoptr(JsonNode) tree = NULL;
     g_autoptr(BlockdevOptions) options = NULL;
     JsonObject *top, *cache;
-    JsonNode *file;
     QapiInput in;
 
     /* As qemu-img: a bare name would be a node of a running QEMU. */
@@ -161,12 +160,7 @@ static BlockDriverState *img_open_opts(const char *optstr, int flags,
             json_object_set_string_member(cache, "direct", "on");
         }
     }
-    file = json_object_get_member(top, "file");
-    if (file && JSON_NODE_HOLDS_OBJECT(file) &&
-        !json_object_has_member(json_node_get_object(file), "driver")) {
-        json_object_set_string_member(json_node_get_object(file), "driver",
-                                      "file");
-    }
+    bdrv_default_child_drivers(top);
     qapi_input_init(&in, true);
     if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
         return NULL;
