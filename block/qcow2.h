@@ -341,7 +341,10 @@ int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
 /* Allocate @size bytes of contiguous host clusters; offset or -errno. */
 int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs,
                                           uint64_t size);
-/* Drop one reference to each cluster of [@offset, + @size). */
+/*
+ * Drop one reference to each cluster of [@offset, + @size).  Always 0:
+ * a failure is reported on stderr and leaks the clusters, as in QEMU.
+ */
 int coroutine_fn qcow2_free_clusters(BlockDriverState *bs, uint64_t offset,
                                      uint64_t size, Qcow2DiscardType type);
 /* Drop the clusters an L2 entry references (normal or compressed). */
