@@ -1274,16 +1274,22 @@ static int coroutine_fn qcow2_do_open(BlockDriverState *bs,
         return -ENOTSUP;
     }
     if (writable && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        BdrvCheckResult result = { 0 };
+
         /*
-         * A dirty image (lazy refcounts, not closed cleanly) needs its
-         * refcounts rebuilt before anything is allocated; qblock does not
-         * do that repair on open.
+         * A dirty image (lazy refcounts, not closed cleanly) may have
+         * stale refcounts: as QEMU, they are rebuilt before anything is
+         * allocated, and the repair clears the bit.  Read-only opens
+         * leave the image as it is.
          */
-        error_setg(errp, "qcow2: Image is dirty; cannot be opened "
-                   "read/write before its refcounts are repaired");
-        error_append_hint(errp, "Please repair it with qemu-img check "
-                          "-r all, or open it read-only\n");
-        return -EACCES;
+        trace_qcow2_repair_dirty(bs);
+        ret = qcow2_co_check_locked(bs, &result,
+                                    BDRV_FIX_ERRORS | BDRV_FIX_LEAKS);
+        if (ret < 0 || result.check_errors) {
+            error_setg_errno(errp, ret < 0 ? -ret : EIO,
+                             "Could not repair dirty image");
+            return ret < 0 ? ret : -EIO;
+        }
     }
     if (writable && s->autoclear_features) {
         /*

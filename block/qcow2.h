@@ -431,7 +431,14 @@ int qcow2_create(BlockDriver *drv, const char *filename,
 int qcow2_change_backing_file(BlockDriverState *bs, const char *backing_file,
                               const char *backing_fmt);
 
-/* qcow2-check.c: the check and format-specific info slots. */
+/*
+ * qcow2-check.c: the check and format-specific info slots.  The _locked
+ * form is for a caller that holds s->lock (the repair on open).  A
+ * repair (@fix) that leaves no corruption clears the dirty bit.
+ */
+int coroutine_fn qcow2_co_check_locked(BlockDriverState *bs,
+                                       BdrvCheckResult *res,
+                                       BdrvCheckMode fix);
 int coroutine_fn qcow2_co_check(BlockDriverState *bs,
                                 BdrvCheckResult *result, BdrvCheckMode fix);
 ImageInfoSpecific *qcow2_get_specific_info(BlockDriverState *bs,
