@@ -29,6 +29,8 @@ struct BlockBackend {
     /* Depth of drained sections of the root node. */
     int quiesce_counter;
     bool disable_request_queuing;
+    /* False: writethrough, every write is FUA (blk_set_enable_write_cache). */
+    bool enable_write_cache;
     /* A block job's own handle on its node: not a user (bdrv_has_blk). */
     bool job_owned;
     /* Requests waiting for the drained section to end. */
@@ -113,8 +115,19 @@ BlockBackend *blk_new(AioContext *ctx, uint64_t perm, uint64_t shared_perm)
     blk->refcnt = 1;
     blk->perm = perm;
     blk->shared_perm = shared_perm;
+    blk->enable_write_cache = true;
     qemu_co_queue_init(&blk->queued_requests);
     return blk;
+}
+
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
+{
+    blk->enable_write_cache = wce;
+}
+
+bool blk_enable_write_cache(BlockBackend *blk)
+{
+    return blk->enable_write_cache;
 }
 
 void blk_ref(BlockBackend *blk)
@@ -375,6 +388,10 @@ static int coroutine_fn blk_co_do_request(BlockBackend *blk, BlkOp op,
         goto out;
     }
     bs = blk_bs(blk);
+    if (!blk->enable_write_cache && (op == BLK_OP_WRITE || op == BLK_OP_ZERO)) {
+        /* Writethrough: io.c emulates FUA with a flush where needed. */
+        flags |= BDRV_REQ_FUA;
+    }
     bdrv_inc_in_flight(bs);
     switch (op) {
     case BLK_OP_READ:

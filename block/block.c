@@ -978,6 +978,28 @@ BlockDriver *bdrv_find_protocol(const char *filename)
     return NULL;
 }
 
+void bdrv_default_child_drivers(JsonObject *options)
+{
+    JsonObjectIter iter;
+    const char *name;
+    JsonNode *member;
+
+    json_object_iter_init_ordered(&iter, options);
+    while (json_object_iter_next_ordered(&iter, &name, &member)) {
+        JsonObject *child;
+
+        if (!JSON_NODE_HOLDS_OBJECT(member)) {
+            continue;
+        }
+        child = json_node_get_object(member);
+        if (json_object_has_member(child, "filename") &&
+            !json_object_has_member(child, "driver")) {
+            json_object_set_string_member(child, "driver", "file");
+        }
+        bdrv_default_child_drivers(child);
+    }
+}
+
 bool bdrv_filename_to_options(const char *filename, JsonObject *options,
                               Error **errp)
 {

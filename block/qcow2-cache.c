@@ -152,6 +152,8 @@ static int coroutine_fn qcow2_cache_entry_flush(BlockDriverState *bs,
         return 0;
     }
     trace_qcow2_cache_entry_flush(bs, c->is_l2, e->offset);
+    BLKDBG_EVENT(bs->file, c->is_l2 ? BLKDBG_L2_UPDATE
+                                    : BLKDBG_REFBLOCK_UPDATE_PART);
     ret = bdrv_co_pwrite(bs->file, e->offset, c->table_size, e->table, 0);
     if (ret < 0) {
         return ret;
@@ -257,6 +259,8 @@ static int coroutine_fn qcow2_cache_do_get(BlockDriverState *bs,
         if (read) {
             /* Pin the entry while it is being filled. */
             e->ref++;
+            BLKDBG_EVENT(bs->file, c->is_l2 ? BLKDBG_L2_LOAD
+                                            : BLKDBG_REFBLOCK_LOAD);
             ret = bdrv_co_pread(bs->file, offset, c->table_size, e->table,
                                 0);
             e->ref--;

@@ -467,8 +467,51 @@ static int coroutine_fn check_copied_flags(Qcow2CheckState *c)
     return 0;
 }
 
+/* The dirty bit off in the header and in s, after a full repair. */
+static int coroutine_fn check_mark_clean(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t be;
+    int ret;
+
+    if (!(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        return 0;
+    }
+    /* Everything the repair wrote is stable before the bit goes. */
+    ret = bdrv_co_flush(bs->file->bs);
+    if (ret < 0) {
+        return ret;
+    }
+    be = GUINT64_TO_BE(s->incompatible_features & ~QCOW2_INCOMPAT_DIRTY);
+    ret = bdrv_co_pwrite(bs->file, offsetof(QCowHeader,
+                                            incompatible_features),
+                         sizeof(be), &be, 0);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = bdrv_co_flush(bs->file->bs);
+    if (ret < 0) {
+        return ret;
+    }
+    s->incompatible_features &= ~QCOW2_INCOMPAT_DIRTY;
+    return 0;
+}
+
 int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
                                 BdrvCheckMode fix)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    qemu_co_mutex_lock(&s->lock);
+    ret = qcow2_co_check_locked(bs, res, fix);
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
+}
+
+int coroutine_fn qcow2_co_check_locked(BlockDriverState *bs,
+                                       BdrvCheckResult *res,
+                                       BdrvCheckMode fix)
 {
     BDRVQcow2State *s = bs->opaque;
     Qcow2CheckState c = { .bs = bs, .res = res, .fix = fix };
@@ -476,8 +519,8 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
     uint64_t i;
     int ret;
 
+    qemu_co_mutex_assert_locked(&s->lock);
     trace_qcow2_check_start(bs, fix);
-    qemu_co_mutex_lock(&s->lock);
     /* What the caches hold must be on disk before the file is read. */
     ret = qcow2_flush_caches(bs);
     if (ret < 0) {
@@ -528,6 +571,17 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
             goto out;
         }
     }
+    /*
+     * As QEMU: an image the repair left consistent is no longer dirty
+     * (lazy refcounts were brought up to date).
+     */
+    if (fix && !res->corruptions && !res->check_errors) {
+        ret = check_mark_clean(bs);
+        if (ret < 0) {
+            res->check_errors++;
+            goto out;
+        }
+    }
 
     /* The end of the last cluster with a refcount. */
     res->image_end_offset = 0;
@@ -539,7 +593,6 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
     }
     ret = 0;
 out:
-    qemu_co_mutex_unlock(&s->lock);
     g_free(c.refs);
     g_free(c.stored);
     trace_qcow2_check_done(bs, res->corruptions, res->leaks,

@@ -108,6 +108,7 @@ int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
     BDRVQcow2State *s = bs->opaque;
     uint64_t be = GUINT64_TO_BE(s->l1_table[l1_index]);
 
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_UPDATE);
     return bdrv_co_pwrite(bs->file, s->l1_table_offset +
                           (uint64_t)l1_index * L1E_SIZE, sizeof(be), &be, 0);
 }
@@ -149,6 +150,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs,
         return -ENOMEM;
     }
     trace_qcow2_grow_l1_table(bs, s->l1_size, new_size);
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_ALLOC_TABLE);
     new_offset = qcow2_alloc_clusters(bs, bytes);
     if (new_offset < 0) {
         return new_offset;
@@ -161,6 +163,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs,
     if (ret < 0) {
         goto fail;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_WRITE_TABLE);
     ret = bdrv_co_pwrite(bs->file, new_offset, bytes, table, 0);
     if (ret < 0) {
         goto fail;
@@ -173,6 +176,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs,
     be64 = GUINT64_TO_BE((uint64_t)new_offset);
     memcpy(hdr, &be32, 4);
     memcpy(hdr + 4, &be64, 8);
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_ACTIVATE_TABLE);
     ret = bdrv_co_pwrite(bs->file, offsetof(QCowHeader, l1_size),
                          sizeof(hdr), hdr, 0);
     if (ret < 0) {
@@ -278,6 +282,7 @@ static int coroutine_fn get_l2_table(BlockDriverState *bs, uint64_t offset,
     memset(t, 0, s->cluster_size);
     qcow2_cache_entry_mark_dirty(s->l2_table_cache, t);
     /* The table (and its refcount) on disk before L1 points at it. */
+    BLKDBG_EVENT(bs->file, BLKDBG_L2_ALLOC_WRITE);
     ret = qcow2_cache_flush(bs, s->l2_table_cache);
     if (ret < 0) {
         qcow2_cache_put(s->l2_table_cache, &t);

@@ -165,6 +165,7 @@ static int coroutine_fn qcow2_read_compressed(BlockDriverState *bs,
     if (!in || !out) {
         return -ENOMEM;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_READ_COMPRESSED);
     ret = bdrv_co_pread(bs->file, coffset, csize, in, 0);
     if (ret < 0) {
         return ret;
@@ -215,11 +216,13 @@ static int coroutine_fn qcow2_read_range(BlockDriverState *bs,
             }
             /* The backing node reads zeroes past its own end. */
             qemu_iovec_init_slice(&slice, qiov, qiov_offset, n);
+            BLKDBG_EVENT(bs->file, BLKDBG_READ_BACKING_AIO);
             ret = bdrv_co_preadv(bs->backing, offset, n, &slice, 0);
             qemu_iovec_destroy(&slice);
             break;
         case QCOW2_SUBCLUSTER_NORMAL:
             qemu_iovec_init_slice(&slice, qiov, qiov_offset, n);
+            BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
             ret = bdrv_co_preadv(bs->file, host, n, &slice, 0);
             qemu_iovec_destroy(&slice);
             break;
@@ -282,6 +285,14 @@ static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
     g_autofree uint8_t *head = NULL;
     g_autofree uint8_t *tail = NULL;
     uint64_t total;
+    /*
+     * QEMU skips the copy when the parts around the data read as zeroes
+     * (no backing file: it zeroes the new cluster instead), so it fires
+     * cluster_alloc_space and write_aio there, cow_read/cow_write only
+     * where old data is copied.  This copy reads nothing without a
+     * backing file either, so the events follow QEMU's.
+     */
+    bool real_cow = bs->backing && (plan->cow_head || plan->cow_tail);
     int ret;
 
     if (plan->in_place) {
@@ -291,6 +302,7 @@ static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
             return -EIO;
         }
         qemu_iovec_init_slice(&hd, qiov, qiov_offset, plan->bytes);
+        BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
         ret = bdrv_co_pwritev(bs->file, plan->host_offset, plan->bytes, &hd,
                               0);
         qemu_iovec_destroy(&hd);
@@ -304,6 +316,9 @@ static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
         return -EIO;
     }
     qemu_iovec_init(&hd, qiov->niov + 2);
+    if (!real_cow && (plan->cow_head || plan->cow_tail)) {
+        BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC_SPACE);
+    }
     if (plan->cow_head) {
         QEMUIOVector q;
 
@@ -314,6 +329,9 @@ static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
         }
         qemu_iovec_init_buf(&q, head, plan->cow_head);
         trace_qcow2_cow(bs, plan->cluster_offset, plan->cow_head);
+        if (real_cow) {
+            BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
+        }
         ret = qcow2_read_range(bs, plan->cluster_offset, plan->cow_head, &q,
                                0);
         if (ret < 0) {
@@ -333,6 +351,9 @@ static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
         }
         qemu_iovec_init_buf(&q, tail, plan->cow_tail);
         trace_qcow2_cow(bs, tail_offset, plan->cow_tail);
+        if (real_cow) {
+            BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
+        }
         ret = qcow2_read_range(bs, tail_offset, plan->cow_tail, &q, 0);
         if (ret < 0) {
             goto out;
@@ -340,6 +361,8 @@ static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
         qemu_iovec_add(&hd, tail, plan->cow_tail);
     }
     assert(hd.size == total);
+    /* As QEMU: data merged with copied-on-write parts is a COW write. */
+    BLKDBG_EVENT(bs->file, real_cow ? BLKDBG_COW_WRITE : BLKDBG_WRITE_AIO);
     ret = bdrv_co_pwritev(bs->file, plan->host_cluster, total, &hd, 0);
 out:
     qemu_iovec_destroy(&hd);
@@ -1251,16 +1274,22 @@ static int coroutine_fn qcow2_do_open(BlockDriverState *bs,
         return -ENOTSUP;
     }
     if (writable && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        BdrvCheckResult result = { 0 };
+
         /*
-         * A dirty image (lazy refcounts, not closed cleanly) needs its
-         * refcounts rebuilt before anything is allocated; qblock does not
-         * do that repair on open.
+         * A dirty image (lazy refcounts, not closed cleanly) may have
+         * stale refcounts: as QEMU, they are rebuilt before anything is
+         * allocated, and the repair clears the bit.  Read-only opens
+         * leave the image as it is.
          */
-        error_setg(errp, "qcow2: Image is dirty; cannot be opened "
-                   "read/write before its refcounts are repaired");
-        error_append_hint(errp, "Please repair it with qemu-img check "
-                          "-r all, or open it read-only\n");
-        return -EACCES;
+        trace_qcow2_repair_dirty(bs);
+        ret = qcow2_co_check_locked(bs, &result,
+                                    BDRV_FIX_ERRORS | BDRV_FIX_LEAKS);
+        if (ret < 0 || result.check_errors) {
+            error_setg_errno(errp, ret < 0 ? -ret : EIO,
+                             "Could not repair dirty image");
+            return ret < 0 ? ret : -EIO;
+        }
     }
     if (writable && s->autoclear_features) {
         /*

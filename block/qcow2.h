@@ -341,7 +341,10 @@ int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
 /* Allocate @size bytes of contiguous host clusters; offset or -errno. */
 int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs,
                                           uint64_t size);
-/* Drop one reference to each cluster of [@offset, + @size). */
+/*
+ * Drop one reference to each cluster of [@offset, + @size).  Always 0:
+ * a failure is reported on stderr and leaks the clusters, as in QEMU.
+ */
 int coroutine_fn qcow2_free_clusters(BlockDriverState *bs, uint64_t offset,
                                      uint64_t size, Qcow2DiscardType type);
 /* Drop the clusters an L2 entry references (normal or compressed). */
@@ -428,7 +431,14 @@ int qcow2_create(BlockDriver *drv, const char *filename,
 int qcow2_change_backing_file(BlockDriverState *bs, const char *backing_file,
                               const char *backing_fmt);
 
-/* qcow2-check.c: the check and format-specific info slots. */
+/*
+ * qcow2-check.c: the check and format-specific info slots.  The _locked
+ * form is for a caller that holds s->lock (the repair on open).  A
+ * repair (@fix) that leaves no corruption clears the dirty bit.
+ */
+int coroutine_fn qcow2_co_check_locked(BlockDriverState *bs,
+                                       BdrvCheckResult *res,
+                                       BdrvCheckMode fix);
 int coroutine_fn qcow2_co_check(BlockDriverState *bs,
                                 BdrvCheckResult *result, BdrvCheckMode fix);
 ImageInfoSpecific *qcow2_get_specific_info(BlockDriverState *bs,

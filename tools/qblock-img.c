@@ -27,6 +27,9 @@
 #include <sys/stat.h>
 
 #include "qapi/error.h"
+#include "qapi/util.h"
+#include "qapi/visitor.h"
+#include "qemu/keyval.h"
 #include "block/block.h"
 #include "block/block-backend.h"
 #include "block/qapi.h"
@@ -117,18 +120,72 @@ static bool parse_img_size(const char *s, int64_t *value)
     return true;
 }
 
+/* --image-opts: file names are keyval strings of BlockdevOptions. */
+static bool img_image_opts;
+
+/*
+ * Open the node the keyval string @optstr describes (--image-opts), as
+ * @flags ask (BDRV_O_RDWR, BDRV_O_NOCACHE, BDRV_O_NO_BACKING) where the
+ * string does not say otherwise.
+ */
+static BlockDriverState *img_open_opts(const char *optstr, int flags,
+                                       Error **errp)
+{
+    g_autoptr(JsonNode) tree = NULL;
+    g_autoptr(BlockdevOptions) options = NULL;
+    JsonObject *top, *cache;
+    QapiInput in;
+
+    /* As qemu-img: a bare name would be a node of a running QEMU. */
+    if (!strchr(optstr, '=')) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   optstr, optstr);
+        return NULL;
+    }
+    tree = keyval_parse(optstr, NULL, NULL, errp);
+    if (!tree) {
+        return NULL;
+    }
+    top = json_node_get_object(tree);
+    if (!json_object_has_member(top, "read-only")) {
+        json_object_set_string_member(top, "read-only",
+                                      flags & BDRV_O_RDWR ? "off" : "on");
+    }
+    if (flags & BDRV_O_NOCACHE) {
+        if (!json_object_has_member(top, "cache")) {
+            json_object_set_object_member(top, "cache", json_object_new());
+        }
+        cache = json_object_get_object_member(top, "cache");
+        if (cache && !json_object_has_member(cache, "direct")) {
+            json_object_set_string_member(cache, "direct", "on");
+        }
+    }
+    bdrv_default_child_drivers(top);
+    qapi_input_init(&in, true);
+    if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
+        return NULL;
+    }
+    return bdrv_open_blockdev(options, errp);
+}
+
 /*
  * Open @filename as format @fmt (NULL: probed from its first bytes) over
- * a file node, with its backing chain; writable if @write.
+ * a file node, with its backing chain; writable if @write.  With
+ * --image-opts, @filename is a keyval string and @fmt must be NULL.
  */
-static BlockBackend *img_open(const char *filename, const char *fmt,
-                              bool write, Error **errp)
+static BlockBackend *img_open_flags(const char *filename, const char *fmt,
+                                    bool write, int flags, Error **errp)
 {
     BlockDriverState *bs;
     BlockBackend *blk;
     uint64_t perm = BLK_PERM_CONSISTENT_READ;
 
-    bs = bdrv_open_image(filename, fmt, write ? BDRV_O_RDWR : 0, errp);
+    flags |= write ? BDRV_O_RDWR : 0;
+    if (img_image_opts) {
+        bs = img_open_opts(filename, flags, errp);
+    } else {
+        bs = bdrv_open_image(filename, fmt, flags, errp);
+    }
     if (!bs) {
         return NULL;
     }
@@ -144,6 +201,21 @@ static BlockBackend *img_open(const char *filename, const char *fmt,
     }
     bdrv_unref(bs);
     return blk;
+}
+
+static BlockBackend *img_open(const char *filename, const char *fmt,
+                              bool write, Error **errp)
+{
+    return img_open_flags(filename, fmt, write, 0, errp);
+}
+
+/* --image-opts and -f together: qemu-img's message, and exit. */
+static void check_image_opts(const char *fmt)
+{
+    if (img_image_opts && fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        exit(EXIT_FAILURE);
+    }
 }
 
 /*
@@ -258,6 +330,10 @@ enum {
     OPT_OUTPUT = 256,
     OPT_BACKING_CHAIN,
     OPT_SHRINK,
+    OPT_IMAGE_OPTS,
+    OPT_START_OFFSET,
+    OPT_MAX_LENGTH,
+    OPT_PREALLOCATION,
 };
 
 static const struct option output_opts[] = {
@@ -267,6 +343,10 @@ static const struct option output_opts[] = {
     { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
     { "force-share", no_argument, NULL, 'U' },
     { "shrink", no_argument, NULL, OPT_SHRINK },
+    { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+    { "start-offset", required_argument, NULL, OPT_START_OFFSET },
+    { "max-length", required_argument, NULL, OPT_MAX_LENGTH },
+    { "preallocation", required_argument, NULL, OPT_PREALLOCATION },
     { NULL, 0, NULL, 0 }
 };
 
@@ -390,13 +470,31 @@ static char *img_info_json(ImageInfo *info)
     return json_writer_to_string(sorted, true);
 }
 
+/* A size option of map; exits with qemu-img's message if bad. */
+static int64_t map_size_arg(const char *arg, const char *what)
+{
+    int64_t v;
+
+    if (!parse_img_size(arg, &v)) {
+        error_report("Invalid %s specified. You may use k, M, G, T, P or E "
+                     "suffixes for", what);
+        error_report("kilobytes, megabytes, gigabytes, terabytes, "
+                     "petabytes and exabytes.");
+        exit(EXIT_FAILURE);
+    }
+    return v;
+}
+
 /*
- * The options info and map share: -f FMT, -U, --output=...; and, for
- * info only (@chain not NULL), --backing-chain.  Exactly one file name
- * must follow; optind is left on it.
+ * The options info and map share: -f FMT, -U, --output=...,
+ * --image-opts; for info only (@chain not NULL), --backing-chain; for
+ * map only (@start not NULL), --start-offset and --max-length (@max
+ * stays -1 without it).  Exactly one file name must follow; optind is
+ * left on it.
  */
 static void query_opts(int argc, char **argv, const char **fmt,
-                       const char **output, bool *chain)
+                       const char **output, bool *chain, int64_t *start,
+                       int64_t *max)
 {
     int c;
 
@@ -412,12 +510,27 @@ static void query_opts(int argc, char **argv, const char **fmt,
         case OPT_OUTPUT:
             *output = optarg;
             break;
+        case OPT_IMAGE_OPTS:
+            img_image_opts = true;
+            break;
         case OPT_BACKING_CHAIN:
             if (chain) {
                 *chain = true;
                 break;
             }
-            /* fall through */
+            other_option(c, argv);
+        case OPT_START_OFFSET:
+            if (start) {
+                *start = map_size_arg(optarg, "start offset");
+                break;
+            }
+            other_option(c, argv);
+        case OPT_MAX_LENGTH:
+            if (max) {
+                *max = map_size_arg(optarg, "max length");
+                break;
+            }
+            other_option(c, argv);
         default:
             other_option(c, argv);
         }
@@ -425,6 +538,7 @@ static void query_opts(int argc, char **argv, const char **fmt,
     if (optind != argc - 1) {
         error_exit("Expecting one image file name");
     }
+    check_image_opts(*fmt);
 }
 
 static int img_info(int argc, char **argv)
@@ -439,7 +553,7 @@ static int img_info(int argc, char **argv)
     bool json = false, chain = false;
     int n = 0;
 
-    query_opts(argc, argv, &fmt, &output, &chain);
+    query_opts(argc, argv, &fmt, &output, &chain, NULL, NULL);
     if (output && !parse_output(output, &json)) {
         return 1;
     }
@@ -460,10 +574,19 @@ static int img_info(int argc, char **argv)
                          filename);
             return 1;
         }
-        bs = bdrv_open_image(filename, fmt, BDRV_O_NO_BACKING, &err);
+        if (img_image_opts && !infos->len) {
+            bs = img_open_opts(filename, BDRV_O_NO_BACKING, &err);
+        } else {
+            bs = bdrv_open_image(filename, fmt, BDRV_O_NO_BACKING, &err);
+        }
         if (!bs) {
             error_reportf_err(err, "Could not open '%s': ", filename);
             return 1;
+        }
+        if (img_image_opts && !infos->len) {
+            /* The image's own name, which later names resolve against. */
+            g_free(filename);
+            filename = g_strdup(bdrv_get_filename(bs));
         }
         info = img_collect_info(bs, filename);
         if (chain && info->full_backing_filename) {
@@ -620,10 +743,10 @@ static int img_map(int argc, char **argv)
     Error *err = NULL;
     MapEntry cur = { 0 }, next;
     bool first = true, have = false;
-    int64_t length, offset = 0;
+    int64_t length, offset = 0, max = -1;
     int ret;
 
-    query_opts(argc, argv, &fmt, &output, NULL);
+    query_opts(argc, argv, &fmt, &output, NULL, &offset, &max);
     if (output && !parse_output(output, &json)) {
         return 1;
     }
@@ -633,6 +756,15 @@ static int img_map(int argc, char **argv)
         return 1;
     }
     length = blk_getlength(blk);
+    /* As qemu-img: the range is cut to the image, and may be empty. */
+    if (max >= 0 && max < length - offset) {
+        length = offset + max;
+    }
+    if (offset >= length) {
+        /* qemu-img prints one empty entry (JSON only shows it). */
+        cur.start = offset;
+        have = true;
+    }
     if (json) {
         printf("[");
     } else {
@@ -761,6 +893,9 @@ static int img_compare(int argc, char **argv)
             break;
         case 'U':
             break;
+        case OPT_IMAGE_OPTS:
+            img_image_opts = true;
+            break;
         default:
             other_option(c, argv);
         }
@@ -768,6 +903,7 @@ static int img_compare(int argc, char **argv)
     if (optind != argc - 2) {
         error_exit("Expecting two image file names");
     }
+    check_image_opts(fmt1 ? fmt1 : fmt2);
     name1 = argv[optind];
     name2 = argv[optind + 1];
     blk1 = img_open(name1, fmt1, false, &err);
@@ -892,16 +1028,20 @@ out:
 }
 
 /*
- * Write [@offset, + @n) of @buf to @dst, leaving out the 4 KiB pieces
- * that are all zeroes (the target already reads them as zeroes), or
- * writing them as zeroes when @zero_writes (the target may not).
+ * Write [@offset, + @n) of @buf to @dst, leaving out the @piece-sized
+ * pieces (convert -S, 4 KiB by default) that are all zeroes (the target
+ * already reads them as zeroes), or writing them as zeroes when
+ * @zero_writes (the target may not).  @piece 0 writes every byte as
+ * data: the target is fully allocated (-S 0).
  */
 static int write_sparse(BlockBackend *dst, int64_t offset, int64_t n,
-                        const uint8_t *buf, bool zero_writes)
+                        const uint8_t *buf, bool zero_writes, int64_t piece)
 {
-    const int64_t piece = 4096;
     int64_t i = 0;
 
+    if (!piece) {
+        return blk_pwrite(dst, offset, n, buf, 0);
+    }
     while (i < n) {
         int64_t start = i;
         bool zero = buffer_is_zero_bytes(buf + i, MIN(piece, n - i));
@@ -925,6 +1065,37 @@ static int write_sparse(BlockBackend *dst, int64_t offset, int64_t n,
     return 0;
 }
 
+/* qemu-img's -p line: "    (12.34/100%)" and a carriage return. */
+static void progress_print(bool on, double percent, double *last)
+{
+    if (isnan(percent)) {
+        percent = 100.0;    /* an empty image */
+    }
+    if (!on || (percent < 100.0 && percent - *last < 1.0 && *last >= 0)) {
+        return;
+    }
+    printf("    (%3.2f/100%%)\r", percent);
+    fflush(stdout);
+    *last = percent;
+}
+
+/* -t/-T: a cache mode qemu-img knows; @nocache set for the direct ones. */
+static bool parse_cache_mode(const char *mode, bool *nocache)
+{
+    static const char *const modes[] = {
+        "none", "directsync", "writeback", "writethrough", "unsafe",
+    };
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(modes); i++) {
+        if (!strcmp(mode, modes[i])) {
+            *nocache = i < 2;
+            return true;
+        }
+    }
+    return false;
+}
+
 static int img_convert(int argc, char **argv)
 {
     const char *fmt = NULL, *out_fmt = "raw", *options = NULL;
@@ -932,12 +1103,15 @@ static int img_convert(int argc, char **argv)
     BlockBackend *src, *dst;
     Error *err = NULL;
     g_autofree uint8_t *buf = NULL;
-    int64_t len, offset = 0;
-    bool no_create = false;
+    int64_t len, offset = 0, min_sparse = 4096;
+    bool no_create = false, progress = false, quiet = false;
+    bool compress = false, src_nocache = false, dst_nocache = false;
+    double last_percent = -1;
     int c, ret = 0;
 
     optind = 0;
-    while ((c = getopt(argc, argv, ":hf:O:o:B:F:npqU")) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:O:o:B:F:npqUcS:t:T:Wm:",
+                            output_opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             fmt = optarg;
@@ -958,13 +1132,62 @@ static int img_convert(int argc, char **argv)
             no_create = true;
             break;
         case 'p':
+            progress = true;
+            break;
         case 'q':
+            quiet = true;
+            break;
         case 'U':
+            break;
+        case 'c':
+            compress = true;
+            break;
+        case 'S':
+            if (!parse_img_size(optarg, &min_sparse) ||
+                min_sparse % 512 || min_sparse > 16 * 1024 * 1024) {
+                error_report("Invalid buffer size for sparse output "
+                             "specified. Valid sizes are multiples of 512 "
+                             "up to 16777216. Select 0 to disable sparse "
+                             "detection (fully allocates output).");
+                return 1;
+            }
+            break;
+        case 't':
+            if (!parse_cache_mode(optarg, &dst_nocache)) {
+                error_report("Invalid cache option: %s", optarg);
+                return 1;
+            }
+            break;
+        case 'T':
+            if (!parse_cache_mode(optarg, &src_nocache)) {
+                error_report("Invalid source cache option: %s", optarg);
+                return 1;
+            }
+            break;
+        case 'W':
+            /* Out-of-order writes are allowed; these are in order. */
+            break;
+        case 'm': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+
+            /* The copy is sequential: -m only has to be valid. */
+            if (end == optarg || *end || n < 1 || n > 16) {
+                error_report("Invalid number of coroutines. Allowed number "
+                             "of coroutines is between 1 and 16");
+                return 1;
+            }
+            break;
+        }
+        case OPT_IMAGE_OPTS:
+            img_image_opts = true;
             break;
         default:
             other_option(c, argv);
         }
     }
+    progress &= !quiet;
+    check_image_opts(fmt);
     if (argc - optind < 2) {
         error_report("Must specify image file name");
         return 1;
@@ -983,7 +1206,16 @@ static int img_convert(int argc, char **argv)
         error_report("Unknown file format '%s'", out_fmt);
         return 1;
     }
-    src = img_open(src_name, fmt, false, &err);
+    if (compress) {
+        /* qemu-img's words for raw; qblock's qcow2 has no such writes. */
+        error_report(strcmp(out_fmt, "qcow2")
+                     ? "Compression not supported for this file format"
+                     : "Compression not supported: qblock's qcow2 driver "
+                       "does not write compressed clusters");
+        return 1;
+    }
+    src = img_open_flags(src_name, fmt, false,
+                         src_nocache ? BDRV_O_NOCACHE : 0, &err);
     if (!src) {
         error_reportf_err(err, "Could not open '%s': ", src_name);
         return 1;
@@ -1006,13 +1238,16 @@ static int img_convert(int argc, char **argv)
         blk_unref(src);
         return 1;
     }
-    dst = img_open(dst_name, out_fmt, true, &err);
+    img_image_opts = false;
+    dst = img_open_flags(dst_name, out_fmt, true,
+                         dst_nocache ? BDRV_O_NOCACHE : 0, &err);
     if (!dst) {
         error_reportf_err(err, "Could not open '%s': ", dst_name);
         blk_unref(src);
         return 1;
     }
     buf = g_malloc(IMG_CHUNK);
+    progress_print(progress, 0, &last_percent);
     /*
      * A new target without a backing file reads as zeroes: only what may
      * not read as zeroes is copied.  With -B, only what the source's top
@@ -1039,9 +1274,10 @@ static int img_convert(int argc, char **argv)
         }
         if (base && !(st & BDRV_BLOCK_ALLOCATED)) {
             offset += pnum;
+            progress_print(progress, offset * 100.0 / len, &last_percent);
             continue;
         }
-        if (st & BDRV_BLOCK_ZERO) {
+        if ((st & BDRV_BLOCK_ZERO) && min_sparse) {
             if ((base || no_create) &&
                 blk_pwrite_zeroes(dst, offset, pnum, 0) < 0) {
                 error_report("error while writing at byte %" PRId64 ": %s",
@@ -1050,6 +1286,7 @@ static int img_convert(int argc, char **argv)
                 break;
             }
             offset += pnum;
+            progress_print(progress, offset * 100.0 / len, &last_percent);
             continue;
         }
         for (done = 0; done < pnum && !ret;) {
@@ -1062,7 +1299,8 @@ static int img_convert(int argc, char **argv)
                 ret = 1;
                 break;
             }
-            r = write_sparse(dst, offset + done, n, buf, base || no_create);
+            r = write_sparse(dst, offset + done, n, buf, base || no_create,
+                             min_sparse);
             if (r < 0) {
                 error_report("error while writing at byte %" PRId64 ": %s",
                              offset + done, strerror(-r));
@@ -1070,8 +1308,14 @@ static int img_convert(int argc, char **argv)
                 break;
             }
             done += n;
+            progress_print(progress, (offset + done) * 100.0 / len,
+                           &last_percent);
         }
         offset += pnum;
+    }
+    if (progress && !ret) {
+        /* As qemu-img: the end is printed once more, then a newline. */
+        printf("    (100.00/100%%)\r\n");
     }
     if (!ret && blk_flush(dst) < 0) {
         error_report("error while flushing: %s", strerror(EIO));
@@ -1193,8 +1437,11 @@ static int img_rebase(int argc, char **argv)
         error_report("Invalid format name: '%s'", base_fmt);
         return 1;
     }
+    if (!base && !unsafe) {
+        error_exit("Must specify backing file (-b) or use unsafe mode (-u)");
+    }
     if (!base) {
-        /* Without -b the image gets no backing file at all. */
+        /* -u without -b: the image gets no backing file at all. */
         base = "";
     }
     /* The unsafe mode does not need, or even open, any backing file. */
@@ -1271,6 +1518,7 @@ static int img_resize(int argc, char **argv)
     Error *err = NULL;
     int64_t n, cur, total;
     bool quiet = false, shrink = false;
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
     int c, relative = 0;
 
     if (argc < 3) {
@@ -1293,6 +1541,17 @@ static int img_resize(int argc, char **argv)
         case OPT_SHRINK:
             shrink = true;
             break;
+        case OPT_IMAGE_OPTS:
+            img_image_opts = true;
+            break;
+        case OPT_PREALLOCATION:
+            prealloc = qapi_enum_parse(&PreallocMode_lookup, optarg,
+                                       PREALLOC_MODE__MAX, NULL);
+            if (prealloc == PREALLOC_MODE__MAX) {
+                error_report("Invalid preallocation mode '%s'", optarg);
+                return 1;
+            }
+            break;
         default:
             other_option(c, argv);
         }
@@ -1300,6 +1559,7 @@ static int img_resize(int argc, char **argv)
     if (optind != argc - 1) {
         error_exit("Expecting image file name and size");
     }
+    check_image_opts(fmt);
     filename = argv[optind];
     if (size_arg[0] == '+' || size_arg[0] == '-') {
         relative = size_arg[0] == '-' ? -1 : 1;
@@ -1331,7 +1591,7 @@ static int img_resize(int argc, char **argv)
         blk_unref(blk);
         return 1;
     }
-    if (blk_truncate(blk, total, false, PREALLOC_MODE_OFF, 0, &err) < 0) {
+    if (blk_truncate(blk, total, false, prealloc, 0, &err) < 0) {
         error_report_err(err);
         blk_unref(blk);
         return 1;
@@ -1462,6 +1722,9 @@ static int img_check(int argc, char **argv)
         case OPT_OUTPUT:
             output = optarg;
             break;
+        case OPT_IMAGE_OPTS:
+            img_image_opts = true;
+            break;
         default:
             other_option(c, argv);
         }
@@ -1469,6 +1732,7 @@ static int img_check(int argc, char **argv)
     if (optind != argc - 1) {
         error_exit("Expecting one image file name");
     }
+    check_image_opts(fmt);
     filename = argv[optind];
     if (output && !parse_output(output, &json)) {
         return 1;
@@ -1530,19 +1794,24 @@ static void usage(void)
            "Commands:\n"
            "  create [-f fmt] [-b backing_file [-F backing_fmt]] [-u] "
            "[-o options] filename [size]\n"
-           "  check [-f fmt] [--output=ofmt] [-r leaks|all] [-q] [-U] "
+           "  check [--image-opts] [-f fmt] [--output=ofmt] "
+           "[-r leaks|all] [-q] [-U] filename\n"
+           "  info [--image-opts] [-f fmt] [--output=ofmt] "
+           "[--backing-chain] [-U] filename\n"
+           "  map [--image-opts] [-f fmt] [--start-offset=offset] "
+           "[--max-length=len] [--output=ofmt] [-U] filename\n"
+           "  compare [--image-opts] [-f fmt] [-F fmt] [-s] [-q] [-U] "
+           "filename1 filename2\n"
+           "  convert [--image-opts] [-c] [-f fmt] [-O output_fmt] "
+           "[-o options] [-B backing_file -F backing_fmt] [-n] [-p] [-q] "
+           "[-S sparse_size] [-t cache] [-T src_cache] [-W] "
+           "[-m num_coroutines] [-U] filename output_filename\n"
+           "  rebase [-f fmt] [-u] -b backing_file [-F backing_fmt] "
            "filename\n"
-           "  info [-f fmt] [--output=ofmt] [--backing-chain] [-U] "
-           "filename\n"
-           "  map [-f fmt] [--output=ofmt] [-U] filename\n"
-           "  compare [-f fmt] [-F fmt] [-s] [-q] [-U] filename1 "
-           "filename2\n"
-           "  convert [-f fmt] [-O output_fmt] [-o options] "
-           "[-B backing_file -F backing_fmt] [-n] [-U] filename "
-           "output_filename\n"
-           "  rebase [-f fmt] [-u] [-b backing_file [-F backing_fmt]] "
-           "filename\n"
-           "  resize [-f fmt] [-q] [--shrink] filename [+ | -]size\n");
+           "  resize [--image-opts] [-f fmt] [--preallocation=prealloc] "
+           "[-q] [--shrink] filename [+ | -]size\n"
+           "\n"
+           "  -V, --version  output version information and exit\n");
 }
 
 int main(int argc, char **argv)
@@ -1568,6 +1837,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage();
+        return 0;
+    }
+    if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+        printf("qblock-img version " QBLOCK_VERSION
+               " (the commands of qemu-img %d.%d)\n",
+               QBLOCK_QEMU_MAJOR, QBLOCK_QEMU_MINOR);
         return 0;
     }
     if (argv[1][0] == '-') {

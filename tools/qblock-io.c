@@ -46,7 +46,7 @@ static bool io_quit;
 typedef struct OpenOpts {
     bool read_only;
     bool force_share;
-    const char *cache;          /* NULL: writeback */
+    const char *cache;          /* NULL: writethrough, qemu-io's default */
     const char *aio;            /* NULL: the driver's default */
     const char *discard;        /* NULL: unmap, qemu-io's default */
     const char *extra;          /* open -o: more options, or NULL */
@@ -240,10 +240,8 @@ static bool open_image(const char *name, const char *fmt, bool image_opts,
             }
         }
     }
-    /* A file child given by filename alone is a "file" node. */
-    if (object_member(top, "file")) {
-        set_default(object_member(top, "file"), "driver", "file");
-    }
+    /* A child given by filename alone is a "file" node. */
+    bdrv_default_child_drivers(top);
     if (!apply_open_opts(top, o, errp)) {
         return false;
     }
@@ -277,6 +275,16 @@ static bool open_image(const char *name, const char *fmt, bool image_opts,
         perm |= BLK_PERM_WRITE;
     }
     blk = blk_new(qemu_get_aio_context(), perm, BLK_PERM_ALL);
+    /*
+     * qemu-io's default is writethrough: every write is flushed before
+     * it completes (so metadata errors show on the write itself).  Only
+     * writeback, none and unsafe turn the write cache on.
+     */
+    blk_set_enable_write_cache(blk, o->cache &&
+                               (!strcmp(o->cache, "writeback") ||
+                                !strcmp(o->cache, "none") ||
+                                !strcmp(o->cache, "off") ||
+                                !strcmp(o->cache, "unsafe")));
     if (blk_insert_bs(blk, bs, errp) < 0) {
         blk_unref(blk);
         bdrv_unref(bs);
@@ -738,7 +746,13 @@ int main(int argc, char **argv)
 
     if (optind < argc) {
         if (!open_image(argv[optind], fmt, image_opts, &o, &err)) {
-            error_reportf_err(err, "can't open device %s: ", argv[optind]);
+            /* qemu-io names no device when given options. */
+            if (image_opts) {
+                error_reportf_err(err, "can't open: ");
+            } else {
+                error_reportf_err(err, "can't open device %s: ",
+                                  argv[optind]);
+            }
             return 1;
         }
     }

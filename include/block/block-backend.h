@@ -67,6 +67,15 @@ BlockBackend *blk_next(BlockBackend *blk);
 void blk_set_disable_request_queuing(BlockBackend *blk, bool disable);
 
 /*
+ * Whether writes through @blk may stay in volatile caches (true, the
+ * default: writeback) or complete only once stable (false: writethrough,
+ * each write and zero write is sent with BDRV_REQ_FUA), as QEMU's
+ * blk_set_enable_write_cache().
+ */
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce);
+bool blk_enable_write_cache(BlockBackend *blk);
+
+/*
  * Requests.  Beyond the node's length, or with no node, they fail with
  * -EIO (-ENOMEDIUM without a node) before reaching the graph.
  */

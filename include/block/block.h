@@ -164,6 +164,14 @@ BlockDriver *bdrv_find_format(const char *format_name);
 bool bdrv_format_is_protocol(const char *format_name);
 
 /*
+ * In @options (BlockdevOptions as a JSON object), give every nested
+ * child definition that has a "filename" but no "driver" the driver
+ * "file", as QEMU's tools do for --image-opts ("file.filename=x" and
+ * "file.image.filename=x" of blkdebug alike).
+ */
+void bdrv_default_child_drivers(JsonObject *options);
+
+/*
  * The options of the protocol node that @filename names, into @options:
  * {"driver": "file", "filename": @filename} for a plain name, else what
  * the protocol driver its prefix names parses out of it ("nbd://...").
