@@ -467,8 +467,37 @@ static int coroutine_fn check_copied_flags(Qcow2CheckState *c)
     return 0;
 }
 
-/* The dirty bit off in the header and in s, after a full repair. */
-static int coroutine_fn check_mark_clean(BlockDriverState *bs)
+/*
+ * The dirty bit (lazy refcounts): set in the header before the first
+ * allocation that relies on it, cleared once the refcounts on disk are
+ * whole again (a clean close, or a full repair).
+ */
+int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t be;
+    int ret;
+
+    if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
+        return 0;
+    }
+    be = GUINT64_TO_BE(s->incompatible_features | QCOW2_INCOMPAT_DIRTY);
+    ret = bdrv_co_pwrite(bs->file, offsetof(QCowHeader,
+                                            incompatible_features),
+                         sizeof(be), &be, 0);
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    /* Dirty only once the header says so. */
+    s->incompatible_features |= QCOW2_INCOMPAT_DIRTY;
+    trace_qcow2_mark_dirty(bs);
+    return 0;
+}
+
+int coroutine_fn qcow2_mark_clean(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t be;
@@ -576,7 +605,7 @@ int coroutine_fn qcow2_co_check_locked(BlockDriverState *bs,
      * (lazy refcounts were brought up to date).
      */
     if (fix && !res->corruptions && !res->check_errors) {
-        ret = check_mark_clean(bs);
+        ret = qcow2_mark_clean(bs);
         if (ret < 0) {
             res->check_errors++;
             goto out;

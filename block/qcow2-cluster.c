@@ -523,6 +523,13 @@ int coroutine_fn qcow2_link_write(BlockDriverState *bs,
     if (plan->in_place) {
         return 0;
     }
+    if (s->use_lazy_refcounts) {
+        /* As QEMU: the image is marked dirty before the first link. */
+        ret = qcow2_mark_dirty(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     ret = get_l2_table(bs, plan->cluster_offset, true, &table, &l2_index);
     if (ret < 0) {
         return ret;

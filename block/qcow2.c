@@ -1405,6 +1405,10 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
     if (cc->ret == 0) {
         cc->ret = bdrv_co_flush(cc->bs->file->bs);
     }
+    /* Everything is on disk: a lazy-refcounts image is clean again. */
+    if (cc->ret == 0) {
+        cc->ret = qcow2_mark_clean(cc->bs);
+    }
     qemu_co_mutex_unlock(&s->lock);
     cc->done = true;
 }

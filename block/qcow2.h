@@ -432,6 +432,14 @@ int qcow2_change_backing_file(BlockDriverState *bs, const char *backing_file,
                               const char *backing_fmt);
 
 /*
+ * Lazy refcounts: set the header's dirty bit (and flush it) before the
+ * first allocation; clear it when the refcounts on disk are whole (the
+ * caches are flushed, or a repair rebuilt them).  0 or -errno.
+ */
+int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs);
+int coroutine_fn qcow2_mark_clean(BlockDriverState *bs);
+
+/*
  * qcow2-check.c: the check and format-specific info slots.  The _locked
  * form is for a caller that holds s->lock (the repair on open).  A
  * repair (@fix) that leaves no corruption clears the dirty bit.
