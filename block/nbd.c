@@ -152,6 +152,16 @@ static int coroutine_fn nbd_recv(CoSocket *sock, void *buf, size_t len,
     return ret;
 }
 
+static int coroutine_fn nbd_recv_magic(CoSocket *sock, const char *what,
+                                       uint64_t *magic, Error **errp)
+{
+    uint8_t buf[8];
+    int ret = nbd_recv(sock, buf, sizeof(buf), what, errp);
+
+    *magic = ret < 0 ? 0 : ldq_be_p(buf);
+    return ret;
+}
+
 static int coroutine_fn nbd_sendv(CoSocket *sock, const struct iovec *iov,
                                   int niov, const char *what, Error **errp)
 {
@@ -228,41 +238,33 @@ static int coroutine_fn nbd_recv_option_reply(CoSocket *sock, uint32_t opt,
  */
 static int nbd_option_error(uint32_t opt, NBDOptReply *rep, Error **errp)
 {
-    const char *name = nbd_opt_name(opt);
+    /* QEMU's words for each refusal, followed by the option. */
+    static const struct {
+        uint32_t type;
+        const char *text;
+    } texts[] = {
+        { NBD_REP_ERR_POLICY, "Denied by server for option" },
+        { NBD_REP_ERR_INVALID, "Server rejected invalid option" },
+        { NBD_REP_ERR_PLATFORM, "Server lacks support for option" },
+        { NBD_REP_ERR_TLS_REQD, "TLS negotiation required before option" },
+        { NBD_REP_ERR_SHUTDOWN, "Server shutting down before option" },
+        { NBD_REP_ERR_BLOCK_SIZE_REQD,
+          "Server requires INFO_BLOCK_SIZE for option" },
+    };
+    const char *text = "Unknown error code when asking for option";
 
     if (rep->type == NBD_REP_ERR_UNSUP) {
         return 0;
     }
-    switch (rep->type) {
-    case NBD_REP_ERR_POLICY:
-        error_setg(errp, "Denied by server for option %u (%s)", opt, name);
-        break;
-    case NBD_REP_ERR_INVALID:
-        error_setg(errp, "Server rejected invalid option %u (%s)", opt, name);
-        break;
-    case NBD_REP_ERR_PLATFORM:
-        error_setg(errp, "Server lacks support for option %u (%s)", opt,
-                   name);
-        break;
-    case NBD_REP_ERR_TLS_REQD:
-        error_setg(errp, "TLS negotiation required before option %u (%s)",
-                   opt, name);
-        break;
-    case NBD_REP_ERR_UNKNOWN:
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
+        if (texts[i].type == rep->type) {
+            text = texts[i].text;
+        }
+    }
+    if (rep->type == NBD_REP_ERR_UNKNOWN) {
         error_setg(errp, "Requested export not available");
-        break;
-    case NBD_REP_ERR_SHUTDOWN:
-        error_setg(errp, "Server shutting down before option %u (%s)", opt,
-                   name);
-        break;
-    case NBD_REP_ERR_BLOCK_SIZE_REQD:
-        error_setg(errp, "Server requires INFO_BLOCK_SIZE for option %u (%s)",
-                   opt, name);
-        break;
-    default:
-        error_setg(errp, "Unknown error code when asking for option %u (%s)",
-                   opt, name);
-        break;
+    } else {
+        error_setg(errp, "%s %u (%s)", text, opt, nbd_opt_name(opt));
     }
     if (rep->len) {
         error_append_hint(errp, "server reported: %.*s\n",
@@ -528,20 +530,18 @@ static int coroutine_fn nbd_co_handshake(BDRVNBDState *s, CoSocket *sock,
     int ret;
 
     memset(info, 0, sizeof(*info));
-    ret = nbd_recv(sock, buf, 8, "initial magic", errp);
+    ret = nbd_recv_magic(sock, "initial magic", &magic, errp);
     if (ret < 0) {
         return ret;
     }
-    magic = ldq_be_p(buf);
     if (magic != NBD_INIT_MAGIC) {
         error_setg(errp, "Bad initial magic received: 0x%" PRIx64, magic);
         return -EINVAL;
     }
-    ret = nbd_recv(sock, buf, 8, "server magic", errp);
+    ret = nbd_recv_magic(sock, "server magic", &magic, errp);
     if (ret < 0) {
         return ret;
     }
-    magic = ldq_be_p(buf);
     if (magic == NBD_CLIENT_MAGIC) {
         /* Oldstyle: the export follows at once, and it has no name. */
         if (*s->export) {

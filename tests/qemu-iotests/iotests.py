@@ -565,6 +565,14 @@ class _Background:
     proc = None
     log_path = None
 
+    def _kill_proc(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.wait()
+
     def log_text(self):
         try:
             with open(self.log_path, encoding='utf-8', errors='replace') as f:
@@ -706,12 +714,7 @@ class Daemon(_Background):
 
     def kill(self):
         """End the process now (SIGKILL by PID) if it still runs."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            self.proc.wait()
+        self._kill_proc()
         if self.proc is not None:
             self.exitcode = self.proc.returncode
         self._forget()
@@ -766,12 +769,7 @@ class Peer(_Background):
         return self
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            self.proc.wait()
+        self._kill_proc()
         if self in _live_daemons:
             _live_daemons.remove(self)
 
