@@ -19,6 +19,7 @@ import sys
 NBDMAGIC = 0x4e42444d41474943
 IHAVEOPT = 0x49484156454F5054
 REPMAGIC = 0x0003e889045565a9
+OLDSTYLE_MAGIC = 0x0000420281861253
 REQ_MAGIC = 0x25609513
 SIMPLE_MAGIC = 0x67446698
 STRUCT_MAGIC = 0x668e33ef
@@ -54,6 +55,7 @@ MODES = {
     'reply-error-nomsg': 'an ERROR chunk whose message overruns it',
     'reply-hangup': 'half a reply, then the connection closes',
     'reply-simple-enospc': 'a simple reply with ENOSPC',
+    'oldstyle': 'no fault: an oldstyle server, simple replies',
     'ok': 'no fault: a correct server',
 }
 
@@ -80,6 +82,10 @@ def handshake(c, mode):
     if mode == 'bad-opts-magic':
         c.sendall(struct.pack('>QQH', NBDMAGIC, 0x99, 3))
         return None
+    if mode == 'oldstyle':
+        c.sendall(struct.pack('>QQQI', NBDMAGIC, OLDSTYLE_MAGIC, SIZE,
+                              FLAGS | 1) + bytes(124))
+        return False
     if mode == 'hangup-greeting':
         c.sendall(struct.pack('>Q', NBDMAGIC))
         return None
@@ -126,7 +132,22 @@ def chunk(c, cookie, ctype, payload, flags=FLAG_DONE, length=None):
               payload)
 
 
+def simple_transmission(c):
+    while True:
+        magic, flags, ctype, cookie, offset, length = \
+            struct.unpack('>IHHQQI', recv_exact(c, 28))
+        if magic != REQ_MAGIC or ctype == CMD_DISC:
+            return
+        if ctype == CMD_WRITE:
+            recv_exact(c, length)
+        c.sendall(struct.pack('>IIQ', SIMPLE_MAGIC, 0, cookie) +
+                  (bytes(length) if ctype == CMD_READ else b''))
+
+
 def transmission(c, mode):
+    if mode == 'oldstyle':
+        simple_transmission(c)
+        return
     first = True
     while True:
         magic, flags, ctype, cookie, offset, length = \
