@@ -1944,6 +1944,9 @@ static bool bench_parse_size(const char *s, int64_t *value)
             p++;
         }
     }
+    if (*p && (p[1] || !strchr("bBkKmMgGtTpPeE", *p))) {
+        return false;
+    }
     if (frac && (!*p || *p == 'b' || *p == 'B')) {
         return false;
     }
