@@ -9,6 +9,8 @@
 #                   (MIRROR_BENCH_ARGS=...)
 #   make bench-nbd  qblockd's NBD server beside qemu-nbd and
 #                   qemu-storage-daemon, with fio (NBD_BENCH_ARGS=...)
+#   make bench-qcow2  qblock-img bench beside qemu-img bench on qcow2
+#                   (QCOW2_BENCH_ARGS=...)
 #   make fuzz       build the libFuzzer targets with clang and run each
 #
 # A missing build dependency is installed by scripts/install-deps.sh when
@@ -22,7 +24,7 @@ MESON     ?= meson
 NINJA     ?= ninja
 
 .PHONY: all deps build build-san check check-unit demo bench-micro bench-io \
-	bench-mirror bench-nbd \
+	bench-mirror bench-nbd bench-qcow2 \
 	fuzz clean distclean
 
 all: build
@@ -74,6 +76,12 @@ bench-mirror: build
 # 16; e.g. NBD_BENCH_ARGS="--repeat 5 --only read-qd16"
 bench-nbd: build
 	python3 bench/nbd-bench --build $(BUILD) $(NBD_BENCH_ARGS)
+
+# qblock-img bench and qemu-img bench on fresh, preallocated and
+# fragmented 256 MiB qcow2 images in $TMPDIR, cache.direct=on and the
+# page cache; e.g. QCOW2_BENCH_ARGS="--repeat 5 --only rand-w4-qd16"
+bench-qcow2: build
+	python3 bench/qcow2-bench --build $(BUILD) $(QCOW2_BENCH_ARGS)
 
 # libFuzzer targets, built with clang, ASan and UBSan (a UBSan report
 # stops the run, as a crash does); each of FUZZ_TARGETS runs for

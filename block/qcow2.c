@@ -274,6 +274,28 @@ static int coroutine_fn qcow2_finish_frees(BlockDriverState *bs)
     return qcow2_process_deferred_frees(bs);
 }
 
+/*
+ * Whether the guest range [@offset, + @bytes) reads as zeroes, cheaply
+ * known (unallocated without a backing file, or zero clusters): then a
+ * copy-on-write of it needs no old data.  s->lock not held.
+ */
+static bool coroutine_fn qcow2_cow_reads_zero(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes)
+{
+    while (bytes > 0) {
+        int64_t pnum;
+        int ret = bdrv_co_block_status(bs, false, offset, bytes, &pnum,
+                                       NULL, NULL);
+
+        if (ret < 0 || !(ret & BDRV_BLOCK_ZERO) || pnum <= 0) {
+            return false;
+        }
+        offset += pnum;
+        bytes -= pnum;
+    }
+    return true;
+}
+
 /* Carry out one planned piece of a write (s->lock not held). */
 static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
                                             Qcow2WritePlan *plan,
@@ -315,10 +337,37 @@ static int coroutine_fn qcow2_write_planned(BlockDriverState *bs,
                             plan->host_cluster);
         return -EIO;
     }
-    qemu_iovec_init(&hd, qiov->niov + 2);
     if (!real_cow && (plan->cow_head || plan->cow_tail)) {
         BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC_SPACE);
+        /*
+         * As QEMU's handle_alloc_space: where the parts around the data
+         * read as zeroes, zero the new clusters in the file (an
+         * fallocate, no data moved) and write the data alone, instead
+         * of writing whole clusters of mostly zeroes.  A 4 KiB write in
+         * a 64 KiB cluster then moves 4 KiB, and with O_DIRECT it does
+         * not extend the file, which ext4 and XFS serialise.  Where the
+         * file cannot zero cheaply, the zeroes are written as before.
+         */
+        if (qcow2_cow_reads_zero(bs, plan->cluster_offset, plan->cow_head) &&
+            qcow2_cow_reads_zero(bs, plan->offset + plan->bytes,
+                                 plan->cow_tail)) {
+            ret = bdrv_co_pwrite_zeroes(bs->file, plan->host_cluster, total,
+                                        BDRV_REQ_NO_FALLBACK);
+            if (ret == 0) {
+                qemu_iovec_init_slice(&hd, qiov, qiov_offset, plan->bytes);
+                BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+                ret = bdrv_co_pwritev(bs->file,
+                                      plan->host_cluster + plan->cow_head,
+                                      plan->bytes, &hd, 0);
+                qemu_iovec_destroy(&hd);
+                return ret;
+            }
+            if (ret != -ENOTSUP && ret != -EAGAIN) {
+                return ret;
+            }
+        }
     }
+    qemu_iovec_init(&hd, qiov->niov + 2);
     if (plan->cow_head) {
         QEMUIOVector q;
 
