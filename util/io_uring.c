@@ -2,11 +2,12 @@
  * io_uring.c: one io_uring ring per AioContext, serving coroutines.
  *
  * What: a request (LuringRequest) lives on the stack of the coroutine that
- * submits it.  It goes on the state's pending queue, the coroutine yields,
- * and a bottom half of the context later turns everything pending into
- * SQEs and submits them with one io_uring_enter().  The kernel signals
- * each completion on an eventfd registered with the ring; the context
- * watches that eventfd, and its handler reaps the CQ, finishes or
+ * submits it.  It goes on the state's pending queue and the coroutine
+ * yields; every LURING_SUBMIT_BATCH queued requests are turned into SQEs
+ * and submitted with one io_uring_enter() at once, and a bottom half of
+ * the context submits the rest at the end of the turn.  The kernel
+ * signals each completion on an eventfd registered with the ring; the
+ * context watches that eventfd, and its handler reaps the CQ, finishes or
  * continues each request, and wakes the finished requests' coroutines
  * with aio_co_wake().
  *
@@ -35,21 +36,24 @@
  *     missed.
  *
  * Costs: per request, no allocation (a short transfer allocates the iovec
- * array of its remainder) and one list insert; per event-loop turn with
- * requests pending, one BH run and one io_uring_enter() for all of them
- * (a further one each time the SQ ring fills); per wake-up of the eventfd,
- * one read() and a walk of the CQ.
+ * array of its remainder) and one list insert; one io_uring_enter() per
+ * LURING_SUBMIT_BATCH requests queued, plus, per event-loop turn that
+ * leaves a smaller remainder, one BH run and one io_uring_enter() for it;
+ * per wake-up of the eventfd, one read() and a walk of the CQ.
  *
  * Worked example: 64 coroutines each read 4 KiB.  Each queues its request
- * and yields; the first schedules submit_bh.  The next aio_poll() runs the
- * BH, which takes 64 SQEs and calls io_uring_enter() once.  The reads
- * complete; the eventfd becomes readable; the handler reaps, say, 40 CQEs
- * and wakes those coroutines, which may queue new requests (submitted by
- * the flush at the end of the handler, together); the last 24 CQEs arrive
- * with the next wake-up.  If one read returned 1 KiB (the file ended
- * there), the handler builds a vector of the last 3 KiB and queues it
- * again; that read returns 0, and the handler zeroes the 3 KiB and wakes
- * the coroutine with 0.
+ * and yields; the first schedules submit_bh, the fourth makes 4 SQEs and
+ * calls io_uring_enter(), and so on: the device has the first reads while
+ * the later coroutines are still running, and the 64th leaves no BH to
+ * run.
+ * The reads complete; the eventfd becomes readable; the handler reaps,
+ * say, 40 CQEs and wakes those coroutines, whose new requests go to the
+ * kernel 4 at a time as they are made (the flush at the end of the
+ * handler takes what is left); the last 24 CQEs arrive with the next
+ * wake-up.  If one read returned 1 KiB (the file ended there), the handler
+ * builds a vector of the last 3 KiB and queues it again; that read
+ * returns 0, and the handler zeroes the 3 KiB and wakes the coroutine
+ * with 0.
  */
 #include "qemu/osdep.h"
 
@@ -200,8 +204,11 @@ static void luring_queue(LuringState *s, LuringRequest *req)
 {
     QSIMPLEQ_INSERT_TAIL(&s->pending, req, next);
     s->n_pending++;
-    if (s->n_pending >= s->sq_entries) {
-        /* A full SQ ring's worth: no point waiting for the turn to end */
+    if (s->n_pending >= MIN(LURING_SUBMIT_BATCH, s->sq_entries)) {
+        /*
+         * A batch's worth: give it to the device now rather than at the
+         * end of the turn (see LURING_SUBMIT_BATCH), also while reaping.
+         */
         luring_flush(s);
     } else if (!s->reaping) {
         /*

@@ -710,8 +710,9 @@ static void test_bad_fd(gconstpointer data)
 }
 
 /*
- * io_uring/batching: 64 requests made in one turn of the loop reach the
- * kernel in one io_uring_enter(), made only once the turn ends.
+ * io_uring/batching: requests made in one turn of the loop reach the
+ * kernel LURING_SUBMIT_BATCH to an io_uring_enter(), each group as soon as
+ * it is queued, and a smaller remainder once the turn ends.
  */
 
 typedef struct BatchRead {
@@ -731,15 +732,52 @@ static void coroutine_fn batch_entry(void *opaque)
                                QEMU_AIO_READ, 0);
 }
 
-static void test_batching(void)
+/* @n reads of 4 KiB made in one turn, of a file that holds @content. */
+static void batch_run(int fd, const uint8_t *content, int n)
 {
-    g_autofree BatchRead *reads = g_new0(BatchRead, N_CO);
-    g_autofree uint8_t *content = g_malloc(N_CO * 4096);
+    g_autofree BatchRead *reads = g_new0(BatchRead, n);
+    int groups = n / LURING_SUBMIT_BATCH;
+    int rest = n % LURING_SUBMIT_BATCH;
     QemuIOEngineStats before;
     QemuIOEngineStats queued;
     QemuIOEngineStats after;
-    int fd;
     int i;
+
+    qemu_io_engine_get_stats(ctx, &before);
+    for (i = 0; i < n; i++) {
+        reads[i].fd = fd;
+        reads[i].index = i;
+        reads[i].ret = 1;
+        aio_co_enter(ctx, qemu_coroutine_create(batch_entry, &reads[i]));
+    }
+    /* The full groups went in at once, the remainder waits for the loop */
+    qemu_io_engine_get_stats(ctx, &queued);
+    g_assert_cmpuint(queued.uring_requests - before.uring_requests, ==, n);
+    g_assert_cmpuint(queued.uring_enters - before.uring_enters, ==, groups);
+    g_assert_cmpuint(queued.uring_sqes - before.uring_sqes, ==,
+                     groups * LURING_SUBMIT_BATCH);
+
+    AIO_WAIT_WHILE(ctx, qemu_io_engine_in_flight(ctx) > 0);
+    qemu_io_engine_get_stats(ctx, &after);
+    for (i = 0; i < n; i++) {
+        g_assert_cmpint(reads[i].ret, ==, 0);
+        g_assert_cmpmem(reads[i].buf, 4096, content + i * 4096, 4096);
+    }
+    g_assert_cmpuint(after.uring_sqes - before.uring_sqes, >=, n);
+    /* One enter per group and the remainder, one per resubmission at most */
+    g_assert_cmpuint(after.uring_enters - before.uring_enters, <=,
+                     groups + (rest > 0) +
+                     after.uring_resubmits - before.uring_resubmits);
+    if (g_test_verbose()) {
+        g_test_message("%d requests, %" PRIu64 " io_uring_enter()", n,
+                       after.uring_enters - before.uring_enters);
+    }
+}
+
+static void test_batching(void)
+{
+    g_autofree uint8_t *content = g_malloc(N_CO * 4096);
+    int fd;
 
     if (!engine_usable(QEMU_IO_ENGINE_IO_URING)) {
         return;
@@ -750,32 +788,9 @@ static void test_batching(void)
     fill_random(content, N_CO * 4096);
     g_assert_cmpint(pwrite(fd, content, N_CO * 4096, 0), ==, N_CO * 4096);
 
-    qemu_io_engine_get_stats(ctx, &before);
-    for (i = 0; i < N_CO; i++) {
-        reads[i].fd = fd;
-        reads[i].index = i;
-        reads[i].ret = 1;
-        aio_co_enter(ctx, qemu_coroutine_create(batch_entry, &reads[i]));
-    }
-    /* All queued, none submitted: that waits for the loop */
-    qemu_io_engine_get_stats(ctx, &queued);
-    g_assert_cmpuint(queued.uring_requests - before.uring_requests, ==, N_CO);
-    g_assert_cmpuint(queued.uring_enters, ==, before.uring_enters);
-
-    AIO_WAIT_WHILE(ctx, qemu_io_engine_in_flight(ctx) > 0);
-    qemu_io_engine_get_stats(ctx, &after);
-    for (i = 0; i < N_CO; i++) {
-        g_assert_cmpint(reads[i].ret, ==, 0);
-        g_assert_cmpmem(reads[i].buf, 4096, content + i * 4096, 4096);
-    }
-    g_assert_cmpuint(after.uring_sqes - before.uring_sqes, >=, N_CO);
-    /* One enter for the 64, plus one per (unlikely) resubmission */
-    g_assert_cmpuint(after.uring_enters - before.uring_enters, <=,
-                     1 + after.uring_resubmits - before.uring_resubmits);
-    if (g_test_verbose()) {
-        g_test_message("%d requests, %" PRIu64 " io_uring_enter()", N_CO,
-                       after.uring_enters - before.uring_enters);
-    }
+    batch_run(fd, content, N_CO);
+    batch_run(fd, content, LURING_SUBMIT_BATCH + 2);
+    batch_run(fd, content, 1);
     close(fd);
 }
 
