@@ -158,13 +158,8 @@ static BlockBackend *io_bench_open(const char *path, BlockdevAioOptions aio,
     if (!bs) {
         return NULL;
     }
-    blk = blk_new(qemu_get_aio_context(),
-                  BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE, BLK_PERM_ALL);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
-        bdrv_unref(bs);
-        return NULL;
-    }
+    blk = blk_new_with_bs(bs, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
+                          BLK_PERM_ALL, errp);
     bdrv_unref(bs);
     return blk;
 }

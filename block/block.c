@@ -929,10 +929,8 @@ const char *bdrv_probe_image_format(BlockDriverState *bs, Error **errp)
     BlockBackend *blk;
     int ret;
 
-    blk = blk_new(qemu_get_aio_context(), BLK_PERM_CONSISTENT_READ,
-                  BLK_PERM_ALL);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
+    blk = blk_new_with_bs(bs, BLK_PERM_CONSISTENT_READ, BLK_PERM_ALL, errp);
+    if (!blk) {
         return NULL;
     }
     ret = blk_pread(blk, 0, MIN(len, (int64_t)sizeof(buf)), buf, 0);

@@ -122,9 +122,8 @@ bool coroutine_fn qmp_block_resize(const char *device, const char *node_name,
         return false;
     }
 
-    blk = blk_new(qemu_get_aio_context(), BLK_PERM_RESIZE, BLK_PERM_ALL);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
+    blk = blk_new_with_bs(bs, BLK_PERM_RESIZE, BLK_PERM_ALL, errp);
+    if (!blk) {
         return false;
     }
     bdrv_drained_begin(bs);

@@ -260,9 +260,8 @@ void *block_job_create(const char *job_id, const BlockJobDriver *driver,
         job_id = block_job_device_name(bs);
     }
 
-    blk = blk_new(bdrv_get_aio_context(bs), perm, shared_perm);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
+    blk = blk_new_with_bs(bs, perm, shared_perm, errp);
+    if (!blk) {
         return NULL;
     }
 

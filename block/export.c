@@ -87,9 +87,8 @@ BlockExport *blk_exp_add(BlockExportOptions *opts, Error **errp)
      * so an export never stands in the way of a job or another user.
      */
     perm = BLK_PERM_CONSISTENT_READ | (writable ? BLK_PERM_WRITE : 0);
-    blk = blk_new(qemu_get_aio_context(), perm, BLK_PERM_ALL);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
+    blk = blk_new_with_bs(bs, perm, BLK_PERM_ALL, errp);
+    if (!blk) {
         return NULL;
     }
 

@@ -793,14 +793,8 @@ static BlockBackend *qcow2_create_open_file(const char *filename,
     if (!bs) {
         return NULL;
     }
-    blk = blk_new(qemu_get_aio_context(),
-                  BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE |
-                  BLK_PERM_RESIZE, 0);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
-        bdrv_unref(bs);
-        return NULL;
-    }
+    blk = blk_new_with_bs(bs, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE |
+                          BLK_PERM_RESIZE, 0, errp);
     bdrv_unref(bs);
     return blk;
 }

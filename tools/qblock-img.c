@@ -126,6 +126,51 @@ static bool parse_img_size(const char *s, int64_t *value)
 /* --image-opts: file names are keyval strings of BlockdevOptions. */
 static bool img_image_opts;
 
+/* Set @key of @obj to @value unless the user's options already say it. */
+static void opts_default(JsonObject *obj, const char *key, const char *value)
+{
+    if (obj && !json_object_has_member(obj, key)) {
+        json_object_set_string_member(obj, key, value);
+    }
+}
+
+/* The "cache" object of @top, made empty if absent; NULL if not an object. */
+static JsonObject *opts_cache(JsonObject *top)
+{
+    if (!json_object_has_member(top, "cache")) {
+        json_object_set_object_member(top, "cache", json_object_new());
+    }
+    return json_object_get_object_member(top, "cache");
+}
+
+/* Open the node of the BlockdevOptions @tree. */
+static BlockDriverState *img_open_tree(JsonNode *tree, Error **errp)
+{
+    g_autoptr(BlockdevOptions) options = NULL;
+    QapiInput in;
+
+    qapi_input_init(&in, true);
+    if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
+        return NULL;
+    }
+    return bdrv_open_blockdev(options, errp);
+}
+
+/*
+ * The BlockdevOptions tree of the --image-opts keyval string @optstr, or
+ * NULL and @errp.  As qemu-img, a string without '=' is refused: a bare
+ * name would be a node of a running QEMU.
+ */
+static JsonNode *img_parse_image_opts(const char *optstr, Error **errp)
+{
+    if (!strchr(optstr, '=')) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   optstr, optstr);
+        return NULL;
+    }
+    return keyval_parse(optstr, NULL, NULL, errp);
+}
+
 /*
  * Open the node the keyval string @optstr describes (--image-opts), as
  * @flags ask (BDRV_O_RDWR, BDRV_O_NOCACHE, BDRV_O_NO_BACKING) where the
@@ -135,40 +180,19 @@ static BlockDriverState *img_open_opts(const char *optstr, int flags,
                                        Error **errp)
 {
     g_autoptr(JsonNode) tree = NULL;
-    g_autoptr(BlockdevOptions) options = NULL;
-    JsonObject *top, *cache;
-    QapiInput in;
+    JsonObject *top;
 
-    /* As qemu-img: a bare name would be a node of a running QEMU. */
-    if (!strchr(optstr, '=')) {
-        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                   optstr, optstr);
-        return NULL;
-    }
-    tree = keyval_parse(optstr, NULL, NULL, errp);
+    tree = img_parse_image_opts(optstr, errp);
     if (!tree) {
         return NULL;
     }
     top = json_node_get_object(tree);
-    if (!json_object_has_member(top, "read-only")) {
-        json_object_set_string_member(top, "read-only",
-                                      flags & BDRV_O_RDWR ? "off" : "on");
-    }
+    opts_default(top, "read-only", flags & BDRV_O_RDWR ? "off" : "on");
     if (flags & BDRV_O_NOCACHE) {
-        if (!json_object_has_member(top, "cache")) {
-            json_object_set_object_member(top, "cache", json_object_new());
-        }
-        cache = json_object_get_object_member(top, "cache");
-        if (cache && !json_object_has_member(cache, "direct")) {
-            json_object_set_string_member(cache, "direct", "on");
-        }
+        opts_default(opts_cache(top), "direct", "on");
     }
     bdrv_default_child_drivers(top);
-    qapi_input_init(&in, true);
-    if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
-        return NULL;
-    }
-    return bdrv_open_blockdev(options, errp);
+    return img_open_tree(tree, errp);
 }
 
 /*
@@ -195,13 +219,9 @@ static BlockBackend *img_open_flags(const char *filename, const char *fmt,
     if (write) {
         perm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
     }
-    blk = blk_new(qemu_get_aio_context(), perm,
-                  BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
-        bdrv_unref(bs);
-        return NULL;
-    }
+    blk = blk_new_with_bs(bs, perm,
+                          BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED,
+                          errp);
     bdrv_unref(bs);
     return blk;
 }
@@ -1977,21 +1997,14 @@ static BlockBackend *bench_open(const char *filename, const char *fmt,
                                 Error **errp)
 {
     g_autoptr(JsonNode) tree = NULL;
-    g_autoptr(BlockdevOptions) options = NULL;
     g_autofree char *probed = NULL;
     JsonObject *top, *cache, *leaf;
     BlockDriverState *bs;
     BlockBackend *blk;
     uint64_t perm = BLK_PERM_CONSISTENT_READ;
-    QapiInput in;
 
     if (img_image_opts) {
-        if (!strchr(filename, '=')) {
-            error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                       filename, filename);
-            return NULL;
-        }
-        tree = keyval_parse(filename, NULL, NULL, errp);
+        tree = img_parse_image_opts(filename, errp);
         if (!tree) {
             return NULL;
         }
@@ -2025,52 +2038,32 @@ static BlockBackend *bench_open(const char *filename, const char *fmt,
         json_object_set_string_member(top, "driver", fmt);
         json_object_set_object_member(top, "file", file);
     }
-    if (!json_object_has_member(top, "read-only")) {
-        json_object_set_string_member(top, "read-only", write ? "off" : "on");
+    opts_default(top, "read-only", write ? "off" : "on");
+    if (force_share) {
+        opts_default(top, "force-share", "on");
     }
-    if (force_share && !json_object_has_member(top, "force-share")) {
-        json_object_set_string_member(top, "force-share", "on");
-    }
-    if (!json_object_has_member(top, "cache")) {
-        json_object_set_object_member(top, "cache", json_object_new());
-    }
-    cache = json_object_get_object_member(top, "cache");
-    if (cache && !json_object_has_member(cache, "direct")) {
-        json_object_set_string_member(cache, "direct", nocache ? "on" : "off");
-    }
-    if (cache && !json_object_has_member(cache, "no-flush")) {
-        json_object_set_string_member(cache, "no-flush",
-                                      no_flush ? "on" : "off");
-    }
+    cache = opts_cache(top);
+    opts_default(cache, "direct", nocache ? "on" : "off");
+    opts_default(cache, "no-flush", no_flush ? "on" : "off");
     bdrv_default_child_drivers(top);
     if (aio) {
         JsonNode *m = json_object_get_member(top, "file");
 
         leaf = m && JSON_NODE_HOLDS_OBJECT(m) ? json_node_get_object(m) : top;
-        if (!json_object_has_member(leaf, "aio")) {
-            json_object_set_string_member(leaf, "aio", aio);
-        }
+        opts_default(leaf, "aio", aio);
     }
-    qapi_input_init(&in, true);
-    if (!qapi_input_BlockdevOptions(&in, NULL, tree, &options, errp)) {
-        return NULL;
-    }
-    bs = bdrv_open_blockdev(options, errp);
+    bs = img_open_tree(tree, errp);
     if (!bs) {
         return NULL;
     }
     if (write) {
         perm |= BLK_PERM_WRITE;
     }
-    blk = blk_new(qemu_get_aio_context(), perm,
-                  force_share ? BLK_PERM_ALL
-                              : BLK_PERM_CONSISTENT_READ |
-                                BLK_PERM_WRITE_UNCHANGED);
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
-        bdrv_unref(bs);
-        return NULL;
-    }
+    blk = blk_new_with_bs(bs, perm,
+                          force_share ? BLK_PERM_ALL
+                                      : BLK_PERM_CONSISTENT_READ |
+                                        BLK_PERM_WRITE_UNCHANGED,
+                          errp);
     bdrv_unref(bs);
     return blk;
 }

@@ -274,7 +274,11 @@ static bool open_image(const char *name, const char *fmt, bool image_opts,
     if (!bdrv_is_read_only(bs)) {
         perm |= BLK_PERM_WRITE;
     }
-    blk = blk_new(qemu_get_aio_context(), perm, BLK_PERM_ALL);
+    blk = blk_new_with_bs(bs, perm, BLK_PERM_ALL, errp);
+    bdrv_unref(bs);
+    if (!blk) {
+        return false;
+    }
     /*
      * qemu-io's default is writethrough: every write is flushed before
      * it completes (so metadata errors show on the write itself).  Only
@@ -285,12 +289,6 @@ static bool open_image(const char *name, const char *fmt, bool image_opts,
                                 !strcmp(o->cache, "none") ||
                                 !strcmp(o->cache, "off") ||
                                 !strcmp(o->cache, "unsafe")));
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
-        bdrv_unref(bs);
-        return false;
-    }
-    bdrv_unref(bs);
     io_ctx.blk = blk;
     return true;
 }

@@ -28,6 +28,14 @@ void blk_unref(BlockBackend *blk);
  * the permissions cannot be taken.
  */
 int blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, Error **errp);
+
+/*
+ * blk_new() in @bs's context and blk_insert_bs() of @bs, as one step:
+ * the new BlockBackend, or NULL and @errp when the permissions cannot be
+ * taken.  The caller's reference to @bs stays the caller's.
+ */
+BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
+                              uint64_t shared_perm, Error **errp);
 /* Detach the root node, after draining it. */
 void blk_remove_bs(BlockBackend *blk);
 BlockDriverState *blk_bs(BlockBackend *blk);

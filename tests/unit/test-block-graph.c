@@ -38,13 +38,7 @@ static BlockDriverState *open_raw(const char *name, const char *file)
 static BlockBackend *attach(BlockDriverState *bs, uint64_t perm,
                             uint64_t shared, Error **errp)
 {
-    BlockBackend *blk = blk_new(qemu_get_aio_context(), perm, shared);
-
-    if (blk_insert_bs(blk, bs, errp) < 0) {
-        blk_unref(blk);
-        return NULL;
-    }
-    return blk;
+    return blk_new_with_bs(bs, perm, shared, errp);
 }
 
 static void test_two_writers(void)
